@@ -1,0 +1,238 @@
+"""The ``tilepress`` command line: run the workflow, serve tiles, check configs, build steps."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from tilepress import __version__
+from tilepress.config import load_config, map_from_dict, project_root
+from tilepress.errors import ConfigError, TilepressError
+
+log = logging.getLogger("tilepress")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _report_errors(function: F) -> F:
+    """Turn TilepressError into a clear message and exit status 1 (no traceback)."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except TilepressError as error:
+            click.echo(f"tilepress: error: {error}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="tilepress")
+@click.option("-v", "--verbose", count=True, help="More log output (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+def main(verbose: int, quiet: bool) -> None:
+    """Highlighted-country maps from one config file: vector tiles, a tile server, a print PDF."""
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.basicConfig(level=level, format="tilepress: %(message)s", stream=sys.stderr)
+    logging.getLogger("tilepress").setLevel(level)
+
+
+@main.command()
+@click.option("-c", "--configfile", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("config/config.yaml"), show_default=True,
+              help="Configuration file to build.")
+@click.option("-j", "--cores", default="all", show_default=True,
+              help="CPU cores Snakemake may use (a number or 'all').")
+@click.option("-n", "--dry-run", is_flag=True, help="Show what would be built, build nothing.")
+@click.option("--forceall", is_flag=True, help="Rebuild every output.")
+@click.argument("snakemake_args", nargs=-1, type=click.UNPROCESSED)
+@_report_errors
+def run(configfile: Path, cores: str, dry_run: bool, forceall: bool,
+        snakemake_args: tuple[str, ...]) -> None:
+    """Run the workflow through Snakemake for every map in the configuration.
+
+    Extra arguments after `--` go to Snakemake unchanged (e.g. `-- --executor slurm`).
+    """
+    load_config(configfile)  # fail fast, with every problem listed
+    command = [
+        sys.executable, "-m", "snakemake",
+        "--snakefile", str(project_root() / "Snakefile"),
+        "--directory", str(Path.cwd()),
+        "--configfile", str(configfile),
+        "--cores", str(cores),
+        "--show-failed-logs",
+    ]
+    if log.isEnabledFor(logging.DEBUG):
+        command.append("--printshellcmds")
+    if dry_run:
+        command.append("--dry-run")
+    if forceall:
+        command.append("--forceall")
+    command.extend(snakemake_args)
+    log.debug("running %s", " ".join(command))
+    sys.exit(subprocess.call(command))
+
+
+@main.command()
+@click.argument("dist", type=click.Path(file_okay=False, path_type=Path), default=Path("dist"))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--public-url", default=None,
+              help="Base URL clients use (behind a proxy); default http://HOST:PORT.")
+@click.option("--cors-origin", "cors_origins", multiple=True, default=("*",), show_default=True,
+              help="Allowed CORS origin (repeatable).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server worker processes.")
+@_report_errors
+def serve(dist: Path, host: str, port: int, public_url: str | None,
+          cors_origins: tuple[str, ...], workers: int) -> None:
+    """Serve every map in DIST: viewer, catalog, TileJSON, style and tiles."""
+    from tilepress.server import serve as run_server
+
+    run_server(dist, host=host, port=port, public_url=public_url,
+               cors_origins=cors_origins, workers=workers)
+
+
+@main.command("check-config")
+@click.argument("configfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-sources", is_flag=True, help="Do not open sources to check country names.")
+@_report_errors
+def check_config(configfile: Path, no_sources: bool) -> None:
+    """Validate CONFIGFILE and name every problem (keys, values, countries)."""
+    from tilepress.sources import read_countries, resolve_highlights
+
+    config = load_config(configfile)
+    problems: list[str] = []
+    tables: dict[str, Any] = {}
+    for spec in config.maps:
+        if no_sources:
+            continue
+        source_file = Path(spec.source.local_path)
+        if not source_file.exists():
+            click.echo(f"  map {spec.id!r}: source {spec.source.name!r} not downloaded yet; "
+                       "countries not checked", err=True)
+            continue
+        if spec.source.name not in tables:
+            tables[spec.source.name] = read_countries(spec.source)
+        try:
+            resolve_highlights(spec, tables[spec.source.name])
+        except ConfigError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ConfigError(problems, source=str(configfile))
+    for spec in config.maps:
+        groups = ", ".join(f"{g.label} {g.color}" for g in spec.highlight)
+        click.echo(f"{spec.id}: {spec.title!r}; {groups}; zoom {spec.min_zoom}-{spec.max_zoom}; "
+                   f"page {spec.page.size} {spec.page.orientation}")
+    click.echo(f"{configfile}: OK, {len(config.maps)} map(s)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Workflow steps: the Snakemake rules call these; each builds the outputs of one map.
+
+spec_option = click.option("--spec", "spec_json", required=True,
+                           help="The map's resolved specification as JSON (from the workflow).")
+source_option = click.option("--source", "source_path", type=click.Path(path_type=Path),
+                             default=None, help="Source file to read (default: the map's).")
+
+
+@main.group(hidden=False)
+def step() -> None:
+    """Single workflow steps (the Snakemake rules call these)."""
+
+
+def _spec(spec_json: str) -> Any:
+    try:
+        return map_from_dict(json.loads(spec_json))
+    except (ValueError, TypeError, KeyError) as error:
+        raise ConfigError([f"--spec is not a map specification: {error}"]) from None
+
+
+@step.command("tiles")
+@spec_option
+@source_option
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path))
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256))
+@_report_errors
+def step_tiles(spec_json: str, source_path: Path | None, out_dir: Path, threads: int) -> None:
+    """Vector tiles: z/x/y folder, MBTiles, PMTiles and a report."""
+    from tilepress.build import build_tiles, load_map
+
+    build_tiles(load_map(_spec(spec_json), source_path), out_dir, workers=threads)
+
+
+@step.command("style")
+@spec_option
+@source_option
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path))
+@_report_errors
+def step_style(spec_json: str, source_path: Path | None, out_dir: Path) -> None:
+    """TileJSON and MapLibre style."""
+    from tilepress.build import build_style, load_map
+
+    build_style(load_map(_spec(spec_json), source_path), out_dir)
+
+
+@step.command("print")
+@spec_option
+@source_option
+@click.option("--out", "out_pdf", required=True, type=click.Path(path_type=Path))
+@click.option("--mode", type=click.Choice(["rgb", "cmyk"]), default="rgb", show_default=True)
+@_report_errors
+def step_print(spec_json: str, source_path: Path | None, out_pdf: Path, mode: str) -> None:
+    """The print sheet PDF."""
+    from tilepress.build import load_map
+    from tilepress.printsheet import build_print_sheet
+
+    loaded = load_map(_spec(spec_json), source_path)
+    report = build_print_sheet(loaded.spec, loaded.table, loaded.highlighting, out_pdf,
+                               mode=mode)  # type: ignore[arg-type]
+    for warning in report.warnings:
+        log.warning("%s: %s", loaded.spec.id, warning)
+
+
+@step.command("preview")
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("png", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dpi", default=110, show_default=True, type=click.IntRange(30, 600))
+@_report_errors
+def step_preview(pdf: Path, png: Path, dpi: int) -> None:
+    """Render the PDF's first page to PNG."""
+    from tilepress.printsheet import render_preview
+
+    render_preview(pdf, png, dpi=dpi)
+
+
+@step.command("fetch")
+@click.option("--url", required=True)
+@click.option("--sha256", required=True)
+@click.option("--name", required=True, help="Source name (for messages).")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
+@_report_errors
+def step_fetch(url: str, sha256: str, name: str, out_path: Path) -> None:
+    """Download a URL source once and check its SHA-256."""
+    from tilepress.sources import download
+
+    download(url, out_path, sha256, source=name)
+
+
+@step.command("verify")
+@click.option("--sha256", required=True)
+@click.option("--name", required=True)
+@click.argument("path", type=click.Path(path_type=Path))
+@_report_errors
+def step_verify(sha256: str, name: str, path: Path) -> None:
+    """Check a source file's SHA-256."""
+    from tilepress.sources import verify_checksum
+
+    verify_checksum(path, sha256, source=name)
+

@@ -1,0 +1,284 @@
+"""Boundary sources: checksums, downloads, reading and repairing country polygons."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyogrio
+import shapely
+from numpy.typing import NDArray
+from pyproj import CRS, Transformer
+
+from tilepress.config import MapSpec, SourceSpec
+from tilepress.errors import ChecksumError, ConfigError, SourceError
+
+# Fields whose values identify a country by code, and by name (matched case-insensitively).
+CODE_FIELDS = ("ADM0_A3", "ISO_A3", "ISO_A3_EH", "ADM0_ISO")
+NAME_FIELDS = ("NAME_EN", "NAME", "NAME_LONG", "ADMIN", "GEOUNIT", "FORMAL_EN", "NAME_SORT",
+               "NAME_ALT", "NAME_CIAWF", "BRK_NAME", "SUBUNIT")
+POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+DOWNLOAD_ATTEMPTS = 3
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_checksum(path: str | Path, expected: str | None, *, source: str) -> None:
+    """Raise ChecksumError unless the file's SHA-256 equals ``expected`` (skipped if None)."""
+    if expected is None:
+        return
+    if not Path(path).is_file():
+        raise SourceError(f"no such file {str(path)!r}", where=f"source {source!r}")
+    actual = sha256_file(path)
+    if actual.lower() != expected.lower():
+        raise ChecksumError(
+            f"SHA-256 of {path} is {actual}, but the configuration expects {expected.lower()}",
+            where=f"source {source!r}",
+            hint="the file is damaged or a different version; restore it, or update `sha256` "
+            "if you changed the source on purpose",
+        )
+
+
+def download(url: str, destination: str | Path, sha256: str, *, source: str) -> Path:
+    """Download ``url`` to ``destination`` once, checking its SHA-256 before it appears.
+
+    The file is written to a temporary name in the same folder and renamed when complete and
+    verified, so an interrupted or corrupt download never leaves a file behind.
+    """
+    destination = Path(destination)
+    if destination.is_file() and sha256_file(destination) == sha256.lower():
+        return destination
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    last_error: Exception | None = None
+    for _attempt in range(DOWNLOAD_ATTEMPTS):
+        handle, temporary = tempfile.mkstemp(prefix=".download-", dir=destination.parent)
+        try:
+            with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
+                shutil.copyfileobj(response, out)
+            verify_checksum(temporary, sha256, source=source)
+            Path(temporary).replace(destination)
+            return destination
+        except ChecksumError:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        except (urllib.error.URLError, OSError, TimeoutError) as error:
+            Path(temporary).unlink(missing_ok=True)
+            last_error = error
+    raise SourceError(
+        f"cannot download {url}: {last_error}",
+        where=f"source {source!r}",
+        hint="check the URL and the network, or download the file yourself and give its `path`",
+    )
+
+
+@dataclass
+class CountryTable:
+    """Country polygons in WGS 84 (one polygonal geometry per row) with their attributes."""
+
+    geometries: NDArray[np.object_]
+    attributes: dict[str, list[Any]]
+    code_field: str = "ADM0_A3"
+    name_field: str = "NAME_EN"
+
+    def __len__(self) -> int:
+        return len(self.geometries)
+
+    @property
+    def codes(self) -> list[str]:
+        """The identifying code of each row (Natural Earth ADM0_A3 by default)."""
+        return [str(v) for v in self.attributes[self.code_field]]
+
+    @property
+    def names(self) -> list[str]:
+        """The English display name of each row."""
+        return [str(v) for v in self.attributes[self.name_field]]
+
+    def field(self, name: str) -> list[Any]:
+        """Values of one attribute column (None where the source lacks the column)."""
+        return self.attributes.get(name, [None] * len(self))
+
+    def lookup(self, query: str) -> list[int]:
+        """Rows whose code or name equals ``query`` (case-insensitive); empty if none.
+
+        Fields are tried in order (codes first, then names); the first field that matches wins.
+        """
+        wanted = query.strip().casefold()
+        for name in (self.code_field, *CODE_FIELDS, self.name_field, *NAME_FIELDS):
+            values = self.attributes.get(name)
+            if values is None:
+                continue
+            rows = [
+                row
+                for row, value in enumerate(values)
+                if value not in (None, "", "-99") and str(value).casefold() == wanted
+            ]
+            if rows:
+                return rows
+        return []
+
+    def suggestions(self, query: str, limit: int = 3) -> list[str]:
+        """Closest country names and codes to an unknown ``query``."""
+        candidates: dict[str, str] = {}
+        for row, (code, name) in enumerate(zip(self.codes, self.names, strict=True)):
+            candidates[name.casefold()] = f"{name} ({code})"
+            candidates[code.casefold()] = f"{name} ({code})"
+            for field_name in NAME_FIELDS:
+                value = self.attributes.get(field_name, [None] * len(self))[row]
+                if value:
+                    candidates.setdefault(str(value).casefold(), f"{name} ({code})")
+        close = difflib.get_close_matches(query.casefold(), list(candidates), n=limit * 3, cutoff=0.6)
+        seen: list[str] = []
+        for key in close:
+            if candidates[key] not in seen:
+                seen.append(candidates[key])
+        return seen[:limit]
+
+
+def repair(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
+    """Make geometries valid and keep only their polygonal parts (one geometry per input)."""
+    repaired = shapely.make_valid(geometries)
+    types = shapely.get_type_id(repaired)
+    mixed = np.flatnonzero(~np.isin(types, [int(t) for t in POLYGONAL]))
+    for row in mixed:
+        parts = shapely.get_parts(repaired[row])
+        polygons = parts[np.isin(shapely.get_type_id(parts), [int(t) for t in POLYGONAL])]
+        repaired[row] = shapely.union_all(polygons) if len(polygons) else shapely.MultiPolygon()
+    return repaired
+
+
+def snap_to_antimeridian(geometries: NDArray[np.object_], tolerance: float = 1e-7) -> NDArray[np.object_]:
+    """Move longitudes within ``tolerance`` of +/-180 exactly onto it.
+
+    Natural Earth splits Russia and Fiji at 180 degrees, but some vertices sit 1e-14 off the
+    line; exact values let the halves dissolve again when a map is centred elsewhere.
+    """
+
+    def snap(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        near = np.abs(np.abs(xy[:, 0]) - 180.0) < tolerance
+        xy[near, 0] = np.copysign(180.0, xy[near, 0])
+        return xy
+
+    result: NDArray[np.object_] = shapely.transform(geometries, snap)
+    return result
+
+
+def read_countries(spec: SourceSpec, path: str | Path | None = None) -> CountryTable:
+    """Read, check, reproject to WGS 84 and repair a boundary source."""
+    path = Path(path or spec.local_path)
+    where = f"source {spec.name!r}"
+    if not path.exists():
+        raise SourceError(f"no such file {str(path)!r}", where=where,
+                          hint="fix `path`, or run the workflow, which downloads URL sources")
+    verify_checksum(path, spec.sha256, source=spec.name)
+    read_path = f"/vsizip/{path}" if path.suffix.lower() == ".zip" and spec.layer is None else path
+    encoding = spec.encoding
+    if encoding is None and ".shp" in "".join(path.suffixes).lower() + _zip_members(path):
+        encoding = "UTF-8"
+    try:
+        meta, _fids, wkb, field_data = pyogrio.raw.read(
+            str(read_path) if str(read_path).startswith("/vsizip/") else read_path,
+            layer=spec.layer, encoding=encoding,
+        )
+    except Exception as error:  # pyogrio raises several GDAL error types
+        raise SourceError(f"cannot read {path}: {error}", where=where,
+                          hint="give a shapefile (or a .zip of one), a GeoPackage or GeoJSON") from None
+    fields = [str(name) for name in meta["fields"]]
+    attributes = {name: list(values) for name, values in zip(fields, field_data, strict=True)}
+    for required in (spec.code_field, spec.name_field):
+        if required not in attributes:
+            raise SourceError(
+                f"{path} has no field {required!r}", where=where,
+                hint=f"set `code_field`/`name_field` of the source; fields: {', '.join(fields[:40])}",
+            )
+    geometries = shapely.from_wkb(wkb)
+    crs = meta.get("crs")
+    if crs and not CRS.from_user_input(crs).equals(CRS.from_epsg(4326), ignore_axis_order=True):
+        transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        geometries = shapely.transform(geometries, lambda xy: np.column_stack(
+            transformer.transform(xy[:, 0], xy[:, 1])))
+    keep = ~shapely.is_missing(geometries)
+    geometries = repair(snap_to_antimeridian(geometries[keep]))
+    attributes = {name: [v for v, k in zip(values, keep, strict=True) if k]
+                  for name, values in attributes.items()}
+    return CountryTable(geometries, attributes, spec.code_field, spec.name_field)
+
+
+def _zip_members(path: Path) -> str:
+    if path.suffix.lower() != ".zip":
+        return ""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return " ".join(archive.namelist()).lower()
+
+
+@dataclass(frozen=True)
+class Highlighting:
+    """Which row of the country table belongs to which highlight group."""
+
+    group_of_row: dict[int, int]
+    matched: dict[str, list[int]]
+
+    def group(self, row: int) -> int | None:
+        """Index of the row's highlight group, or None."""
+        return self.group_of_row.get(row)
+
+
+def resolve_highlights(spec: MapSpec, table: CountryTable) -> Highlighting:
+    """Assign each highlighted country to its group; unknown names stop with suggestions."""
+    group_of_row: dict[int, int] = {}
+    matched: dict[str, list[int]] = {}
+    problems: list[str] = []
+    for group_index, group in enumerate(spec.highlight):
+        for query in group.countries:
+            rows = table.lookup(query)
+            if not rows:
+                close = table.suggestions(query)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                problems.append(
+                    f"map {spec.id!r}, highlight[{group_index}] ({group.label!r}): unknown country "
+                    f"{query!r} in source {spec.source.name!r}{hint}"
+                )
+                continue
+            for row in rows:
+                previous = group_of_row.get(row)
+                if previous is not None and previous != group_index:
+                    problems.append(
+                        f"map {spec.id!r}: {table.names[row]} ({query!r}) is in two groups, "
+                        f"{spec.highlight[previous].label!r} and {group.label!r}"
+                    )
+                group_of_row[row] = group_index
+            matched[query] = rows
+    if problems:
+        raise ConfigError(problems)
+    return Highlighting(group_of_row, matched)
+
+
+def fill_colors(spec: MapSpec, table: CountryTable, highlighting: Highlighting) -> list[str]:
+    """The fill colour of every row: its group's colour, else the map's base colour."""
+    return [
+        spec.highlight[g].color if (g := highlighting.group(row)) is not None else spec.base_color
+        for row in range(len(table))
+    ]
+
+
+def highlighted_rows(highlighting: Highlighting) -> Sequence[int]:
+    """Rows of all highlighted countries, sorted."""
+    return sorted(highlighting.group_of_row)

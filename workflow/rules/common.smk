@@ -1,0 +1,34 @@
+# Shared helpers: the resolved configuration and the paths of each map's outputs.
+import json
+
+from tilepress.config import config_from_mapping
+from tilepress.workflow import check_countries, map_outputs
+
+PROJECT = config_from_mapping(config, source="the workflow configuration")
+OUT = PROJECT.output_dir
+check_countries(PROJECT)
+
+
+wildcard_constraints:
+    map="|".join(PROJECT.map_ids),
+
+
+def map_spec(wildcards):
+    return PROJECT.map(wildcards.map)
+
+
+def spec_json(wildcards):
+    """The map's resolved settings: a changed value reruns exactly the rules that use it."""
+    return json.dumps(map_spec(wildcards).to_dict(), sort_keys=True)
+
+
+def source_file(wildcards):
+    return map_spec(wildcards).source.local_path
+
+
+def source_sha256(wildcards):
+    return map_spec(wildcards).source.sha256
+
+
+def all_outputs():
+    return [path for spec in PROJECT.maps for path in map_outputs(OUT, spec.id)]
