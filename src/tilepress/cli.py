@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,7 +15,14 @@ from typing import Any, TypeVar
 import click
 
 from tilepress import __version__
-from tilepress.config import load_config, map_from_dict, project_root
+from tilepress.config import (
+    load_config,
+    map_from_dict,
+    parse_config,
+    project_root,
+    read_config_file,
+    validate_document,
+)
 from tilepress.errors import ConfigError, TilepressError
 
 log = logging.getLogger("tilepress")
@@ -78,8 +86,11 @@ def run(configfile: Path, cores: str, dry_run: bool, forceall: bool,
     if forceall:
         command.append("--forceall")
     command.extend(snakemake_args)
+    # The rules call the `tilepress` command: make it this installation's, venv or not.
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     log.debug("running %s", " ".join(command))
-    sys.exit(subprocess.call(command))
+    sys.exit(subprocess.call(command, env=env))
 
 
 @main.command()
@@ -108,31 +119,17 @@ def serve(dist: Path, host: str, port: int, public_url: str | None,
 @_report_errors
 def check_config(configfile: Path, no_sources: bool) -> None:
     """Validate CONFIGFILE and name every problem (keys, values, countries)."""
-    from tilepress.sources import read_countries, resolve_highlights
-
-    config = load_config(configfile)
-    problems: list[str] = []
-    tables: dict[str, Any] = {}
-    for spec in config.maps:
-        if no_sources:
-            continue
-        source_file = Path(spec.source.local_path)
-        if not source_file.exists():
-            click.echo(f"  map {spec.id!r}: source {spec.source.name!r} not downloaded yet; "
-                       "countries not checked", err=True)
-            continue
-        if spec.source.name not in tables:
-            tables[spec.source.name] = read_countries(spec.source)
-        try:
-            resolve_highlights(spec, tables[spec.source.name])
-        except ConfigError as error:
-            problems.extend(error.problems)
+    document = read_config_file(configfile)
+    problems = validate_document(document, countries=not no_sources)
     if problems:
         raise ConfigError(problems, source=str(configfile))
+    config = parse_config(document)
     for spec in config.maps:
         groups = ", ".join(f"{g.label} {g.color}" for g in spec.highlight)
+        pending = "" if Path(spec.source.local_path).is_file() else (
+            f" (source {spec.source.name!r} not downloaded yet: countries unchecked)")
         click.echo(f"{spec.id}: {spec.title!r}; {groups}; zoom {spec.min_zoom}-{spec.max_zoom}; "
-                   f"page {spec.page.size} {spec.page.orientation}")
+                   f"page {spec.page.size} {spec.page.orientation}{pending}")
     click.echo(f"{configfile}: OK, {len(config.maps)} map(s)")
 
 

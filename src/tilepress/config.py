@@ -332,9 +332,10 @@ def normalize_projection(value: str | int) -> str:
     return f"EPSG:{match.group(1)}" if match else text
 
 
-def validate_document(document: ConfigDocument) -> list[str]:
+def validate_document(document: ConfigDocument, *, countries: bool = True) -> list[str]:
     """Every problem of a configuration (schema and meaning), each with its place.
 
+    With ``countries``, highlighted countries are looked up in every source already on disk.
     Fills in defaults in ``document.data`` as a side effect.
     """
     schema = _load_schema()
@@ -345,7 +346,37 @@ def validate_document(document: ConfigDocument) -> list[str]:
         problems.append(f"{document.where(key_path)}: {_schema_message(error)}")
     if problems:
         return problems
-    return _semantic_problems(document)
+    problems = _semantic_problems(document)
+    if countries:
+        problems += _country_problems(document)
+    return problems
+
+
+def _country_problems(document: ConfigDocument) -> list[str]:
+    """Unknown or doubly claimed countries, for maps whose source file is present."""
+    from tilepress.sources import match_highlights, read_countries  # noqa: PLC0415 (cycle)
+
+    data = document.data
+    tables: dict[str, Any] = {}
+    problems: list[str] = []
+    for position, raw in enumerate(data["maps"]):
+        name = raw["source"]
+        if name == BUILTIN_SOURCE:
+            spec = _builtin_source()
+        elif name in data.get("sources", {}):
+            spec = SourceSpec(name=name, **data["sources"][name])
+        else:
+            continue  # reported as an unknown source already
+        if not Path(spec.local_path).is_file():
+            continue  # a URL source not downloaded yet: its step checks the countries
+        if name not in tables:
+            tables[name] = read_countries(spec)
+        groups = [(group["label"], group["countries"]) for group in raw["highlight"]]
+        _highlighting, found = match_highlights(groups, tables[name], name)
+        for problem in found:
+            key = ("maps", position, "highlight", problem.group, "countries", problem.country)
+            problems.append(f"{document.where(key)}: map {raw['id']!r}: {problem.message}")
+    return problems
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
@@ -438,15 +469,17 @@ def load_config(path: str | Path) -> ProjectConfig:
     return parse_config(read_config_file(path))
 
 
+def _builtin_source() -> SourceSpec:
+    return SourceSpec(
+        name=BUILTIN_SOURCE,
+        path=str(builtin_source_path()),
+        sha256=BUILTIN_SOURCE_SHA256,
+        encoding="UTF-8",
+    )
+
+
 def _build_project(data: dict[str, Any]) -> ProjectConfig:
-    sources: dict[str, SourceSpec] = {
-        BUILTIN_SOURCE: SourceSpec(
-            name=BUILTIN_SOURCE,
-            path=str(builtin_source_path()),
-            sha256=BUILTIN_SOURCE_SHA256,
-            encoding="UTF-8",
-        )
-    }
+    sources: dict[str, SourceSpec] = {BUILTIN_SOURCE: _builtin_source()}
     for name, raw in data.get("sources", {}).items():
         sources[name] = SourceSpec(name=name, **raw)
     public_url = data["public_url"].rstrip("/")

@@ -254,3 +254,54 @@ def resolve_extent(
         return fit_extent(highlighted)
     west, south, east, north = (float(v) for v in extent)
     return (west, south, east, north)
+
+
+def wrap_and_clip(
+    geometries: NDArray[np.object_], lon_0: float, box: Extent | None = None
+) -> NDArray[np.object_]:
+    """:func:`wrap_to_meridian`, optionally limited to ``box``, touching only what needs it.
+
+    ``box`` is (west, south, east, north) in the longitudes of the window ``lon_0 +/- 180``
+    (it may extend past +/-180 degrees); the default is the whole window. A geometry lying in
+    the box as it is, or shifted by 360 degrees, is only shifted; one crossing the box edge is
+    clipped; one reaching the box from two sides (Russia or Fiji around 180 degrees, or one
+    cut by the window's edge) is clipped on each side and dissolved, as ``wrap_to_meridian``
+    does. The result has one (possibly empty) geometry per input.
+    """
+    window_west, window_east = lon_0 - 180.0, lon_0 + 180.0
+    west, south, east, north = box if box is not None else (window_west, -90.0, window_east, 90.0)
+    west, east = max(west, window_west), min(east, window_east)
+    bounds = shapely.bounds(geometries)
+    with np.errstate(invalid="ignore"):
+        rows_in_lat = (bounds[:, 3] > south) & (bounds[:, 1] < north)
+        lat_inside = (bounds[:, 1] >= south) & (bounds[:, 3] <= north)
+        shifts = (-360.0, 0.0, 360.0)
+        touching = np.column_stack([
+            rows_in_lat & (bounds[:, 2] + s > west) & (bounds[:, 0] + s < east) for s in shifts
+        ])
+        inside = np.column_stack([
+            lat_inside & (bounds[:, 0] + s >= west) & (bounds[:, 2] + s <= east) for s in shifts
+        ])
+    result = np.full(len(geometries), shapely.Polygon(), dtype=object)
+    single = touching.sum(axis=1) == 1
+    for column, shift in enumerate(shifts):
+        rows = np.flatnonzero(single & touching[:, column])
+        if not len(rows):
+            continue
+        moved = geometries[rows]
+        if shift:
+            moved = shapely.transform(moved, lambda xy, s=shift: xy + np.array([s, 0.0]))
+        keep = inside[rows, column]
+        moved[~keep] = shapely.clip_by_rect(moved[~keep], west, south, east, north)
+        result[rows] = moved
+    for row in np.flatnonzero(touching.sum(axis=1) > 1):
+        pieces = [
+            shapely.clip_by_rect(
+                shapely.transform(geometries[row], lambda xy, s=shift: xy + np.array([s, 0.0])),
+                west, south, east, north,
+            )
+            for column, shift in enumerate(shifts)
+            if touching[row, column]
+        ]
+        result[row] = shapely.make_valid(shapely.union_all(pieces))
+    return result

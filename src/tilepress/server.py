@@ -15,6 +15,7 @@ import hashlib
 import html
 import importlib.resources
 import importlib.util
+import ipaddress
 import json
 import logging
 import os
@@ -38,7 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tilepress.errors import ServeError
 
-__all__ = ["app_from_env", "create_app", "serve"]
+__all__ = ["app_from_env", "clean_attribution", "create_app", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ MAX_URL_LENGTH: Final = 2048
 """Longest accepted request target (path and query), in bytes; longer ones get 414."""
 
 MAX_HEADER_BYTES: Final = 16 * 1024
-"""Largest request head (request line and headers) uvicorn's h11 parser buffers."""
+"""Largest accepted header section, in bytes; larger ones get 431 (or 400 from h11)."""
 
 ENV_DIST: Final = "TILEPRESS_DIST"
 ENV_PUBLIC_URL: Final = "TILEPRESS_PUBLIC_URL"
@@ -542,6 +543,8 @@ def _viewer_html(
         "id": entry["id"],
         "title": title,
         "caption": caption,
+        "author": entry["author"],
+        "license": entry["license"],
         "style": "style.json",
         "center": entry["center"],
         "bounds": entry["bounds"],
@@ -802,7 +805,7 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
             raise _UnsatisfiableRangeError
         return max(0, size - suffix), size - 1
     first = int(first_text)
-    last = int(last_text) if last_text else size - 1
+    last = int(last_text) if last_text else max(first, size - 1)
     if last < first:
         return None
     if first >= size:
@@ -816,19 +819,34 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-class _URLLengthLimit:
-    """Answers 414 to requests whose target is longer than ``max_length`` bytes."""
+class _RequestLimits:
+    """Answers 414 to over-long request targets and 431 to over-large header sections.
 
-    def __init__(self, app: ASGIApp, max_length: int = MAX_URL_LENGTH) -> None:
+    uvicorn's h11 parser only bounds a request head that arrives in pieces, so the total
+    size of the headers is checked here as well.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_url_length: int = MAX_URL_LENGTH,
+        max_header_bytes: int = MAX_HEADER_BYTES,
+    ) -> None:
         self.app = app
-        self.max_length = max_length
+        self.max_url_length = max_url_length
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
             query = scope.get("query_string") or b""
-            if len(raw_path) + (len(query) + 1 if query else 0) > self.max_length:
+            header_bytes = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            response = None
+            if len(raw_path) + (len(query) + 1 if query else 0) > self.max_url_length:
                 response = PlainTextResponse("URI Too Long", status_code=414)
+            elif header_bytes > self.max_header_bytes:
+                response = PlainTextResponse("Request Header Fields Too Large", status_code=431)
+            if response is not None:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -1074,7 +1092,7 @@ def create_app(
             expose_headers=CORS_EXPOSE_HEADERS,
             max_age=86400,
         ),
-        Middleware(_URLLengthLimit, max_length=MAX_URL_LENGTH),
+        Middleware(_RequestLimits),
     ]
     app = Starlette(routes=routes, middleware=middleware)
     app.router.redirect_slashes = False  # its redirects are built from the Host header
@@ -1102,6 +1120,14 @@ def app_from_env() -> Starlette:
     )
 
 
+def _unspecified(host: str) -> bool:
+    """Whether ``host`` is the any-address (all interfaces), which clients cannot use."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
 def serve(
     dist_dir: Path,
     *,
@@ -1123,6 +1149,12 @@ def serve(
         raise ServeError(f"the number of workers must be at least 1, not {workers}")
     url_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
     base_url = public_url or f"http://{url_host}:{port}"
+    if public_url is None and _unspecified(host):
+        log.warning(
+            "serving on all interfaces with public URL %s: pass public_url with the address "
+            "clients use, or TileJSON and style URLs will not resolve for them",
+            base_url,
+        )
     origins = _normalise_origins(cors_origins)
     # Built here even with several workers, so a bad folder fails before uvicorn starts.
     app = create_app(dist_dir, public_url=base_url, cors_origins=origins)

@@ -241,34 +241,57 @@ class Highlighting:
         return self.group_of_row.get(row)
 
 
-def resolve_highlights(spec: MapSpec, table: CountryTable) -> Highlighting:
-    """Assign each highlighted country to its group; unknown names stop with suggestions."""
+@dataclass(frozen=True)
+class HighlightProblem:
+    """A country of a highlight group that cannot be used, with its place in the config."""
+
+    group: int
+    country: int
+    message: str
+
+
+def match_highlights(
+    groups: Sequence[tuple[str, Sequence[str]]], table: CountryTable, source_name: str
+) -> tuple[Highlighting, list[HighlightProblem]]:
+    """Match each group's countries (label, names or codes) to rows of the table.
+
+    Returns the assignment and every problem: unknown names (with the closest names) and
+    countries claimed by two groups.
+    """
     group_of_row: dict[int, int] = {}
     matched: dict[str, list[int]] = {}
-    problems: list[str] = []
-    for group_index, group in enumerate(spec.highlight):
-        for query in group.countries:
+    problems: list[HighlightProblem] = []
+    for group_index, (label, countries) in enumerate(groups):
+        for country_index, query in enumerate(countries):
             rows = table.lookup(query)
             if not rows:
                 close = table.suggestions(query)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
-                problems.append(
-                    f"map {spec.id!r}, highlight[{group_index}] ({group.label!r}): unknown country "
-                    f"{query!r} in source {spec.source.name!r}{hint}"
-                )
+                problems.append(HighlightProblem(group_index, country_index, (
+                    f"unknown country {query!r} in group {label!r} "
+                    f"(source {source_name!r}){hint}")))
                 continue
             for row in rows:
                 previous = group_of_row.get(row)
                 if previous is not None and previous != group_index:
-                    problems.append(
-                        f"map {spec.id!r}: {table.names[row]} ({query!r}) is in two groups, "
-                        f"{spec.highlight[previous].label!r} and {group.label!r}"
-                    )
+                    problems.append(HighlightProblem(group_index, country_index, (
+                        f"{table.names[row]} ({query!r}) is in two groups, "
+                        f"{groups[previous][0]!r} and {label!r}")))
                 group_of_row[row] = group_index
             matched[query] = rows
+    return Highlighting(group_of_row, matched), problems
+
+
+def resolve_highlights(spec: MapSpec, table: CountryTable) -> Highlighting:
+    """Assign each highlighted country to its group; unknown names stop with suggestions."""
+    groups = [(group.label, group.countries) for group in spec.highlight]
+    highlighting, problems = match_highlights(groups, table, spec.source.name)
     if problems:
-        raise ConfigError(problems)
-    return Highlighting(group_of_row, matched)
+        raise ConfigError([
+            f"map {spec.id!r}, highlight[{p.group}].countries[{p.country}]: {p.message}"
+            for p in problems
+        ])
+    return highlighting
 
 
 def fill_colors(spec: MapSpec, table: CountryTable, highlighting: Highlighting) -> list[str]:

@@ -2,11 +2,11 @@
 import json
 
 from tilepress.config import config_from_mapping
-from tilepress.workflow import check_countries, map_outputs
+from tilepress.workflow import map_outputs
 
+# Validates every key and looks up every highlighted country before any job starts.
 PROJECT = config_from_mapping(config, source="the workflow configuration")
 OUT = PROJECT.output_dir
-check_countries(PROJECT)
 
 
 wildcard_constraints:

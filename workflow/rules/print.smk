@@ -6,14 +6,16 @@ rule print_sheet:
         source=source_file,
     output:
         pdf=f"{OUT}/{{map}}/{{map}}.pdf",
-    params:
-        spec=spec_json,
     log:
         "logs/{map}/print.log",
     benchmark:
         "benchmarks/{map}/print.tsv"
+    conda:
+        "../envs/tilepress.yaml"
     resources:
         mem_mb=1500,
+    params:
+        spec=spec_json,
     shell:
         "tilepress step print --spec {params.spec:q} --source {input.source:q} "
         "--out {output.pdf:q} 2> {log:q}"
@@ -26,5 +28,7 @@ rule preview:
         png=f"{OUT}/{{map}}/{{map}}.png",
     log:
         "logs/{map}/preview.log",
+    conda:
+        "../envs/tilepress.yaml"
     shell:
         "tilepress step preview {input.pdf:q} {output.png:q} 2> {log:q}"

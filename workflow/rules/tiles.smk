@@ -9,16 +9,18 @@ rule tiles:
         mbtiles=f"{OUT}/{{map}}/{{map}}.mbtiles",
         pmtiles=f"{OUT}/{{map}}/{{map}}.pmtiles",
         report=f"{OUT}/{{map}}/tiles-report.json",
-    params:
-        spec=spec_json,
-        out=lambda wildcards: f"{OUT}/{wildcards.map}",
     log:
         "logs/{map}/tiles.log",
     benchmark:
         "benchmarks/{map}/tiles.tsv"
+    conda:
+        "../envs/tilepress.yaml"
     threads: 8
     resources:
         mem_mb=2000,
+    params:
+        spec=spec_json,
+        out=lambda wildcards: f"{OUT}/{wildcards.map}",
     shell:
         "tilepress step tiles --spec {params.spec:q} --source {input.source:q} "
         "--out {params.out:q} --threads {threads} 2> {log:q}"
@@ -30,11 +32,13 @@ rule style:
     output:
         tilejson=f"{OUT}/{{map}}/tiles.json",
         style=f"{OUT}/{{map}}/style.json",
+    log:
+        "logs/{map}/style.log",
+    conda:
+        "../envs/tilepress.yaml"
     params:
         spec=spec_json,
         out=lambda wildcards: f"{OUT}/{wildcards.map}",
-    log:
-        "logs/{map}/style.log",
     shell:
         "tilepress step style --spec {params.spec:q} --source {input.source:q} "
         "--out {params.out:q} 2> {log:q}"

@@ -1,0 +1,195 @@
+"""Tiles are valid MVT 2.1: commands, winding, validity, buffers, antimeridian, neighbours."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from mapbox_vector_tile.Mapbox import vector_tile_pb2
+
+from tilepress.encoding import compress, decode_tile, encode_tile
+from tilepress.tiling import (
+    BUFFER,
+    EXTENT,
+    WORLD,
+    tile_bounds,
+    tile_unit,
+    to_tile_coordinates,
+)
+
+MOVE_TO, LINE_TO, CLOSE_PATH = 1, 2, 7
+
+
+def zigzag(value: int) -> int:
+    return (value >> 1) ^ -(value & 1)
+
+
+def rings_of(commands: list[int]) -> list[np.ndarray]:
+    """Parse a polygon's command stream per the MVT 2.1 spec, asserting its grammar."""
+    rings: list[np.ndarray] = []
+    position = 0
+    cursor = np.zeros(2, dtype=np.int64)
+    while position < len(commands):
+        command, count = commands[position] & 7, commands[position] >> 3
+        assert command == MOVE_TO and count == 1, "a ring starts with MoveTo(1)"
+        cursor = cursor + [zigzag(commands[position + 1]), zigzag(commands[position + 2])]
+        points = [cursor.copy()]
+        position += 3
+        command, count = commands[position] & 7, commands[position] >> 3
+        assert command == LINE_TO and count >= 2, "then LineTo with at least 2 points"
+        position += 1
+        for _ in range(count):
+            step = np.array([zigzag(commands[position]), zigzag(commands[position + 1])])
+            assert step.any(), "no zero-length LineTo"
+            cursor = cursor + step
+            points.append(cursor.copy())
+            position += 2
+        assert commands[position] == (1 << 3) | CLOSE_PATH, "ClosePath(1) ends a ring"
+        position += 1
+        ring = np.array(points)
+        assert not (ring[0] == ring[-1]).all(), "the closing point is not repeated"
+        rings.append(ring)
+    return rings
+
+
+def shoelace(ring: np.ndarray) -> float:
+    x, y = ring[:, 0].astype(float), ring[:, 1].astype(float)
+    return float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)) / 2.0
+
+
+def polygons_of(rings: list[np.ndarray]) -> list[shapely.Polygon]:
+    """Group rings into polygons: each positive ring starts one, negative ones are its holes."""
+    polygons: list[list[np.ndarray]] = []
+    for ring in rings:
+        area = shoelace(ring)
+        assert area != 0, "zero-area ring"
+        if area > 0:
+            polygons.append([ring])
+        else:
+            assert polygons, "a hole must follow its exterior"
+            polygons[-1].append(ring)
+    return [shapely.Polygon(p[0], p[1:]) for p in polygons]
+
+
+def all_tiles(dist: Path) -> dict[tuple[int, int, int], bytes]:
+    return {
+        (int(p.parts[-3]), int(p.parts[-2]), int(p.stem)): gzip.decompress(p.read_bytes())
+        for p in (dist / "tiles").rglob("*.pbf")
+    }
+
+
+@pytest.fixture(scope="module")
+def tiles(reference_dist: Path) -> dict[tuple[int, int, int], bytes]:
+    return all_tiles(reference_dist)
+
+
+@pytest.mark.e2e
+def test_every_tile_is_valid_mvt_21(tiles: dict[tuple[int, int, int], bytes]) -> None:
+    """Decode every tile of the reference output with an independent command parser."""
+    checked = 0
+    for key, data in tiles.items():
+        tile = vector_tile_pb2.Tile()
+        tile.ParseFromString(data)
+        names = [layer.name for layer in tile.layers]
+        assert names and len(names) == len(set(names)), key
+        for layer in tile.layers:
+            assert layer.version == 2 and layer.extent == EXTENT
+            for feature in layer.features:
+                assert feature.type == vector_tile_pb2.Tile.POLYGON
+                assert len(feature.tags) % 2 == 0
+                assert max(feature.tags[0::2]) < len(layer.keys)
+                assert max(feature.tags[1::2]) < len(layer.values)
+                polygons = polygons_of(rings_of(list(feature.geometry)))
+                for polygon in polygons:
+                    assert polygon.is_valid, (key, shapely.is_valid_reason(polygon))
+                    coords = shapely.get_coordinates(polygon)
+                    assert coords.min() >= -BUFFER and coords.max() <= EXTENT + BUFFER, key
+                multi = shapely.MultiPolygon(polygons)
+                assert multi.is_valid, (key, shapely.is_valid_reason(multi))
+                checked += 1
+    assert checked > 5000
+
+
+@pytest.mark.e2e
+def test_countries_do_not_overlap_in_a_tile(tiles: dict[tuple[int, int, int], bytes]) -> None:
+    worst = 0.0
+    for data in tiles.values():
+        features = decode_tile(data)["countries"]["features"]
+        shapes = [shapely.geometry.shape(f["geometry"]) for f in features]
+        if len(shapes) < 2:
+            continue
+        overlap = sum(s.area for s in shapes) - shapely.union_all(shapes).area
+        worst = max(worst, overlap)
+    # Shared borders are simplified once and snapped identically on both sides.
+    assert worst < 1.0, f"largest overlap {worst:.2f} square tile units"
+
+
+@pytest.mark.e2e
+def test_chukotka_reaches_across_the_antimeridian(tiles: dict[tuple[int, int, int], bytes]) -> None:
+    """Russia in the west-edge tile extends into the buffer with the east side's copy."""
+    west = decode_tile(gzip.compress(tiles[(2, 0, 0)]))["countries"]["features"]
+    east = decode_tile(gzip.compress(tiles[(2, 3, 0)]))["countries"]["features"]
+    russia_west = next(f for f in west if f["properties"]["adm0_a3"] == "RUS")
+    russia_east = next(f for f in east if f["properties"]["adm0_a3"] == "RUS")
+    assert shapely.geometry.shape(russia_west["geometry"]).bounds[0] < 0
+    assert shapely.geometry.shape(russia_east["geometry"]).bounds[2] > EXTENT
+
+
+@pytest.mark.e2e
+def test_neighbouring_tiles_agree_in_their_shared_buffer(
+    tiles: dict[tuple[int, int, int], bytes],
+) -> None:
+    """Where two tiles overlap (their buffers), each country has the same shape in both."""
+    compared = 0
+    for (z, x, y), data in tiles.items():
+        if z != 4 or (z, x + 1, y) not in tiles:
+            continue
+        left = {f["properties"]["adm0_a3"]: shapely.geometry.shape(f["geometry"])
+                for f in decode_tile(data)["countries"]["features"]}
+        right = {f["properties"]["adm0_a3"]: shapely.geometry.shape(f["geometry"])
+                 for f in decode_tile(tiles[(z, x + 1, y)])["countries"]["features"]}
+        strip = shapely.box(EXTENT - BUFFER, -BUFFER, EXTENT + BUFFER, EXTENT + BUFFER)
+        for code in set(left) & set(right):
+            a = left[code].intersection(strip)
+            b = shapely.affinity.translate(right[code], xoff=EXTENT).intersection(strip)
+            assert a.symmetric_difference(b).area < 1.0, (z, x, y, code)
+            compared += 1
+    assert compared > 20
+
+
+def test_tile_bounds_cover_the_world() -> None:
+    assert tile_bounds(0, 0, 0) == pytest.approx((-WORLD / 2, -WORLD / 2, WORLD / 2, WORLD / 2))
+    minx, miny, maxx, maxy = tile_bounds(3, 7, 7)
+    assert maxx == pytest.approx(WORLD / 2) and miny == pytest.approx(-WORLD / 2)
+    assert maxx - minx == pytest.approx(tile_unit(3) * EXTENT)
+
+
+def test_quantized_geometry_is_valid_and_wound_for_mvt() -> None:
+    """A self-touching, finely detailed polygon survives rounding to the grid as valid."""
+    minx, miny, maxx, maxy = tile_bounds(5, 10, 12)
+    unit = tile_unit(5)
+    angles = np.linspace(0, 2 * np.pi, 2000, endpoint=False)
+    radius = (maxx - minx) * (0.3 + 0.002 * np.sin(angles * 400))  # sub-unit wiggles
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    shell = np.column_stack([cx + radius * np.cos(angles), cy + radius * np.sin(angles)])
+    hole = shapely.Point(cx, cy).buffer((maxx - minx) * 0.1)
+    polygon = shapely.Polygon(shell, [np.asarray(hole.exterior.coords)[::-1]])
+    bigger = shapely.box(minx - 200 * unit, miny + 100 * unit, minx + 300 * unit, maxy + 300 * unit)
+    [tiled, cut] = to_tile_coordinates(np.array([polygon, bigger], dtype=object), 5, 10, 12)
+    for geometry in (tiled, cut):
+        assert geometry.is_valid
+        coords = shapely.get_coordinates(geometry)
+        assert np.array_equal(coords, np.round(coords))
+        for part in shapely.get_parts(geometry):
+            assert shoelace(np.asarray(part.exterior.coords)[:-1]) > 0
+            for interior in part.interiors:
+                assert shoelace(np.asarray(interior.coords)[:-1]) < 0
+    assert shapely.bounds(cut).tolist() == [-BUFFER, -BUFFER, 300, EXTENT - 100]
+    data = compress(encode_tile({"countries": [(tiled, {"adm0_a3": "XXX"})]}))
+    decoded = decode_tile(data)["countries"]["features"][0]
+    assert decoded["properties"] == {"adm0_a3": "XXX"}
+    assert shapely.geometry.shape(decoded["geometry"]).equals(tiled)
+    assert compress(b"same") == compress(b"same")

@@ -1,0 +1,283 @@
+"""End to end: the real Snakemake workflow on the reference config, and its outputs."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import shapely
+from pmtiles.reader import MmapSource, Reader
+from pmtiles.tile import zxy_to_tileid
+from pypdf import PdfReader
+
+from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID, run_workflow, tilepress_command
+from tilepress.config import load_config
+from tilepress.encoding import decode_tile
+from tilepress.projection import lonlat_to_web_mercator
+from tilepress.tiling import EXTENT, tile_bounds, tile_unit
+
+pytestmark = pytest.mark.e2e
+
+CITIES = {
+    "Kyiv": ((30.5234, 50.4501), "UKR"),
+    "Moscow": ((37.6173, 55.7558), "RUS"),
+    "Pyongyang": ((125.7625, 39.0392), "PRK"),
+}
+SPEC = load_config(REFERENCE_CONFIG).map(REFERENCE_ID)
+GROUP_COLOR = {group.label: group.color for group in SPEC.highlight}
+CODE_GROUP = {"UKR": "Ukraine", "RUS": "Russia", "PRK": "North Korea"}
+
+
+def tile_of(lon: float, lat: float, zoom: int) -> tuple[int, int, float, float]:
+    """Tile x, y holding a point, and the point's position inside it (tile units, y down)."""
+    mx, my = lonlat_to_web_mercator(lon, lat)
+    x = int((mx + 20037508.342789244) // (tile_unit(zoom) * EXTENT))
+    y = int((20037508.342789244 - my) // (tile_unit(zoom) * EXTENT))
+    minx, _miny, _maxx, maxy = tile_bounds(zoom, x, y)
+    return x, y, (mx - minx) / tile_unit(zoom), (maxy - my) / tile_unit(zoom)
+
+
+def feature_at(tile_bytes: bytes, px: float, py: float) -> dict[str, object]:
+    """Properties of the country polygon containing a tile-space point."""
+    layer = decode_tile(tile_bytes)["countries"]
+    point = shapely.Point(px, py)
+    hits = [f for f in layer["features"] if shapely.geometry.shape(f["geometry"]).contains(point)]
+    assert len(hits) == 1, f"{len(hits)} polygons contain {px, py}"
+    return dict(hits[0]["properties"])
+
+
+def test_all_outputs_exist(reference_dist: Path) -> None:
+    expected = ["tiles.json", "style.json", f"{REFERENCE_ID}.mbtiles", f"{REFERENCE_ID}.pmtiles",
+                f"{REFERENCE_ID}.pdf", f"{REFERENCE_ID}.png"]
+    for name in expected:
+        assert (reference_dist / name).stat().st_size > 1000 or name.endswith(".json"), name
+    counts = {int(p.name): sum(1 for _ in p.rglob("*.pbf")) for p in (reference_dist / "tiles").iterdir()}
+    assert sorted(counts) == list(range(0, 7))
+    assert counts[0] == 1 and counts[1] == 4 and counts[2] == 16
+    assert 0 < counts[6] < 4096  # empty sea tiles are not written
+
+
+@pytest.mark.parametrize("city", sorted(CITIES))
+@pytest.mark.parametrize("zoom", range(0, 7))
+def test_city_tiles_have_the_right_country_and_colour(reference_dist: Path, city: str,
+                                                      zoom: int) -> None:
+    (lon, lat), code = CITIES[city]
+    x, y, px, py = tile_of(lon, lat, zoom)
+    data = (reference_dist / "tiles" / str(zoom) / str(x) / f"{y}.pbf").read_bytes()
+    assert data[:2] == b"\x1f\x8b", "tiles are stored gzip-compressed"
+    properties = feature_at(data, px, py)
+    assert properties["adm0_a3"] == code
+    assert properties["group"] == CODE_GROUP[code]
+    assert properties["color"] == GROUP_COLOR[CODE_GROUP[code]]
+
+
+def test_other_countries_have_base_colour_and_no_group(reference_dist: Path) -> None:
+    x, y, px, py = tile_of(2.35, 48.85, 5)  # Paris
+    data = (reference_dist / "tiles" / "5" / str(x) / f"{y}.pbf").read_bytes()
+    properties = feature_at(data, px, py)
+    assert properties["adm0_a3"] == "FRA"
+    assert properties["color"] == SPEC.base_color
+    assert "group" not in properties
+
+
+def test_archives_hold_the_same_tiles_as_the_folder(reference_dist: Path) -> None:
+    folder = {
+        (int(p.parts[-3]), int(p.parts[-2]), int(p.stem)): p.read_bytes()
+        for p in (reference_dist / "tiles").rglob("*.pbf")
+    }
+    connection = sqlite3.connect(f"file:{reference_dist / f'{REFERENCE_ID}.mbtiles'}?mode=ro",
+                                 uri=True)
+    rows = connection.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles")
+    mbtiles = {(z, x, (1 << z) - 1 - row): bytes(data) for z, x, row, data in rows}
+    metadata = dict(connection.execute("SELECT name, value FROM metadata"))
+    connection.close()
+    assert mbtiles == folder
+    assert metadata["format"] == "pbf" and metadata["minzoom"] == "0" and metadata["maxzoom"] == "6"
+    assert json.loads(metadata["json"])["vector_layers"][0]["id"] == "countries"
+    with (reference_dist / f"{REFERENCE_ID}.pmtiles").open("rb") as handle:
+        reader = Reader(MmapSource(handle))
+        header = reader.header()
+        assert header["addressed_tiles_count"] == len(folder)
+        assert header["tile_contents_count"] == len(set(folder.values()))
+        for (z, x, y), data in folder.items():
+            assert reader.get(z, x, y) == data, (z, x, y)
+        assert reader.get(6, 0, 0) is None or zxy_to_tileid(6, 0, 0) >= 0
+        assert reader.metadata()["vector_layers"][0]["fields"]["color"] == "String"
+
+
+def test_tilejson_and_style(reference_dist: Path) -> None:
+    tilejson = json.loads((reference_dist / "tiles.json").read_text())
+    assert tilejson["tilejson"] == "3.0.0"
+    assert tilejson["tiles"] == [f"http://127.0.0.1:8000/{REFERENCE_ID}/tiles/{{z}}/{{x}}/{{y}}.pbf"]
+    assert (tilejson["minzoom"], tilejson["maxzoom"]) == (0, 6)
+    west, south, east, north = tilejson["bounds"]
+    assert west == -180 and east == 180 and south < -85 and north > 85
+    lon, lat, zoom = tilejson["center"]
+    assert west <= lon <= east and south <= lat <= north and 0 <= zoom <= 6
+    layer = tilejson["vector_layers"][0]
+    assert layer["id"] == "countries" and set(layer["fields"]) >= {"adm0_a3", "name", "color", "group"}
+    assert "CC BY-SA 4.0" in tilejson["attribution"] and "Natural Earth" in tilejson["attribution"]
+    style = json.loads((reference_dist / "style.json").read_text())
+    assert style["version"] == 8
+    assert style["sources"]["countries"]["url"] == f"http://127.0.0.1:8000/{REFERENCE_ID}/tiles.json"
+    layers = {layer["id"]: layer for layer in style["layers"]}
+    assert layers["ocean"]["paint"]["background-color"] == SPEC.ocean_color
+    assert layers["countries-fill"]["paint"]["fill-color"] == ["get", "color"]
+    assert layers["countries-fill"]["source-layer"] == "countries"
+
+
+def test_pdf_text_fonts_and_metadata(reference_dist: Path) -> None:
+    pdf = reference_dist / f"{REFERENCE_ID}.pdf"
+    reader = PdfReader(pdf)
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    assert SPEC.title in text
+    assert " ".join(SPEC.caption.split()[:8]) in text
+    for group in SPEC.highlight:
+        assert group.label in text
+    assert "https://creativecommons.org/licenses/by-sa/4.0/" in text
+    assert "Made with Natural Earth" in text
+    assert reader.metadata is not None and reader.metadata.title == SPEC.title
+    assert reader.metadata.author == SPEC.author
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True)
+    rows = fonts.stdout.strip().splitlines()[2:]
+    assert rows, fonts.stdout
+    for row in rows:
+        assert "TrueType" in row and " yes " in row, row  # embedded (and subset) TrueType only
+
+
+def test_preview_png(reference_dist: Path) -> None:
+    from PIL import Image
+
+    with Image.open(reference_dist / f"{REFERENCE_ID}.png") as image:
+        assert image.format == "PNG"
+        width, height = image.size
+        assert width > height > 500  # A4 landscape at 110 dpi
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_server_serves_the_reference_output(reference_build: Path) -> None:
+    port = _free_port()
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    server = subprocess.Popen(
+        [*tilepress_command(), "serve", "dist", "--port", str(port)],
+        cwd=reference_build, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=1)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        catalog = urllib.request.urlopen(f"{base}/", timeout=5)
+        assert catalog.status == 200 and SPEC.title in catalog.read().decode()
+        viewer = urllib.request.urlopen(f"{base}/{REFERENCE_ID}/", timeout=5)
+        body = viewer.read().decode()
+        assert viewer.status == 200 and "maplibre-gl.js" in body and "unpkg" not in body
+        for name in ("style.json", "tiles.json"):
+            response = urllib.request.urlopen(f"{base}/{REFERENCE_ID}/{name}", timeout=5)
+            assert response.status == 200
+            assert response.headers["Content-Type"].startswith("application/json")
+        tilejson = json.loads(urllib.request.urlopen(f"{base}/{REFERENCE_ID}/tiles.json").read())
+        assert tilejson["tiles"][0].startswith(f"{base}/{REFERENCE_ID}/tiles/")
+        x, y, px, py = tile_of(*CITIES["Kyiv"][0], 4)
+        request = urllib.request.Request(f"{base}/{REFERENCE_ID}/tiles/4/{x}/{y}.pbf",
+                                         headers={"Accept-Encoding": "gzip",
+                                                  "Origin": "https://example.org"})
+        response = urllib.request.urlopen(request, timeout=5)
+        assert response.status == 200
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert response.headers["Content-Type"] == "application/vnd.mapbox-vector-tile"
+        assert response.headers["Access-Control-Allow-Origin"] in ("*", "https://example.org")
+        raw = response.read()
+        assert feature_at(gzip.decompress(raw), px, py)["adm0_a3"] == "UKR"
+        js = urllib.request.urlopen(f"{base}/static/maplibre-gl.js", timeout=5)
+        assert js.status == 200 and len(js.read()) > 100_000
+        sea = urllib.request.urlopen(f"{base}/{REFERENCE_ID}/tiles/6/0/40.pbf", timeout=5)
+        assert sea.status == 204  # open Pacific: inside the tileset, no data
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{base}/{REFERENCE_ID}/tiles/7/0/0.pbf", timeout=5)
+        assert missing.value.code == 404
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*")) if path.is_file()
+    }
+
+
+def test_rebuild_is_byte_identical(reference_build: Path, tmp_path: Path) -> None:
+    first = _digests(reference_build / "dist")
+    shutil.copytree(reference_build / "config", tmp_path / "config")
+    result = run_workflow(tmp_path, tmp_path / "config" / "config.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _digests(tmp_path / "dist") == first
+
+
+def _bad_config(tmp_path: Path, old: str, new: str) -> Path:
+    text = REFERENCE_CONFIG.read_text()
+    assert old in text
+    path = tmp_path / "bad.yaml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("[UKR]", "[Ukrane]", "did you mean Ukraine (UKR)"),
+        ('"#d62828"', '"#d6282z"', "is not a colour"),
+        ("extent: world", "extent: [10, 60, 40]", "extent must be [west, south, east, north]"),
+        ("zoom: {min: 0, max: 6}", "zoom: {min: 5, max: 2}", "zoom range must satisfy"),
+    ],
+)
+def test_bad_input_stops_before_writing(tmp_path: Path, old: str, new: str, message: str) -> None:
+    config = _bad_config(tmp_path, old, new)
+    result = run_workflow(tmp_path, config)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "ukraine-russia-north-korea" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "dist").exists()
+
+
+def test_checksum_mismatch_stops(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    source = REFERENCE_CONFIG.parent.parent / "data" / "ne_10m_admin_0_countries_deu.zip"
+    damaged = source.read_bytes()[:-10] + b"0123456789"
+    (data / "countries.zip").write_bytes(damaged)
+    text = REFERENCE_CONFIG.read_text().replace(
+        "maps:\n",
+        "sources:\n  damaged:\n    path: data/countries.zip\n    sha256: "
+        "125fc4b1f425926b8bd22dce23af6f9f873543c2fe330915ccbe0aa7fa21ff82\nmaps:\n", 1,
+    ).replace("    highlight:", "    source: damaged\n    highlight:", 1)
+    config = tmp_path / "damaged.yaml"
+    config.write_text(text)
+    result = run_workflow(tmp_path, config)
+    assert result.returncode != 0
+    assert "SHA-256" in result.stderr and "damaged" in result.stderr
+    assert not (tmp_path / "dist").exists()
