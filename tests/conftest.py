@@ -28,7 +28,12 @@ def run_workflow(workdir: Path, config: Path, *extra: str) -> subprocess.Complet
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return subprocess.run(
         [*tilepress_command(), "run", "--configfile", str(config), "--cores", "2", *extra],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=900, check=False,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
 
 

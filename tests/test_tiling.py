@@ -35,7 +35,7 @@ def rings_of(commands: list[int]) -> list[np.ndarray]:
     while position < len(commands):
         command, count = commands[position] & 7, commands[position] >> 3
         assert command == MOVE_TO and count == 1, "a ring starts with MoveTo(1)"
-        cursor = cursor + [zigzag(commands[position + 1]), zigzag(commands[position + 2])]
+        cursor = cursor + np.array([zigzag(commands[position + 1]), zigzag(commands[position + 2])])
         points = [cursor.copy()]
         position += 3
         command, count = commands[position] & 7, commands[position] >> 3
@@ -147,10 +147,14 @@ def test_neighbouring_tiles_agree_in_their_shared_buffer(
     for (z, x, y), data in tiles.items():
         if z != 4 or (z, x + 1, y) not in tiles:
             continue
-        left = {f["properties"]["adm0_a3"]: shapely.geometry.shape(f["geometry"])
-                for f in decode_tile(data)["countries"]["features"]}
-        right = {f["properties"]["adm0_a3"]: shapely.geometry.shape(f["geometry"])
-                 for f in decode_tile(tiles[(z, x + 1, y)])["countries"]["features"]}
+        left = {
+            f["properties"]["adm0_a3"]: shapely.geometry.shape(f["geometry"])
+            for f in decode_tile(data)["countries"]["features"]
+        }
+        right = {
+            f["properties"]["adm0_a3"]: shapely.geometry.shape(f["geometry"])
+            for f in decode_tile(tiles[(z, x + 1, y)])["countries"]["features"]
+        }
         strip = shapely.box(EXTENT - BUFFER, -BUFFER, EXTENT + BUFFER, EXTENT + BUFFER)
         for code in set(left) & set(right):
             a = left[code].intersection(strip)
@@ -162,7 +166,7 @@ def test_neighbouring_tiles_agree_in_their_shared_buffer(
 
 def test_tile_bounds_cover_the_world() -> None:
     assert tile_bounds(0, 0, 0) == pytest.approx((-WORLD / 2, -WORLD / 2, WORLD / 2, WORLD / 2))
-    minx, miny, maxx, maxy = tile_bounds(3, 7, 7)
+    minx, miny, maxx, _maxy = tile_bounds(3, 7, 7)
     assert maxx == pytest.approx(WORLD / 2) and miny == pytest.approx(-WORLD / 2)
     assert maxx - minx == pytest.approx(tile_unit(3) * EXTENT)
 

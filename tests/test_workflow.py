@@ -59,11 +59,19 @@ def feature_at(tile_bytes: bytes, px: float, py: float) -> dict[str, object]:
 
 
 def test_all_outputs_exist(reference_dist: Path) -> None:
-    expected = ["tiles.json", "style.json", f"{REFERENCE_ID}.mbtiles", f"{REFERENCE_ID}.pmtiles",
-                f"{REFERENCE_ID}.pdf", f"{REFERENCE_ID}.png"]
+    expected = [
+        "tiles.json",
+        "style.json",
+        f"{REFERENCE_ID}.mbtiles",
+        f"{REFERENCE_ID}.pmtiles",
+        f"{REFERENCE_ID}.pdf",
+        f"{REFERENCE_ID}.png",
+    ]
     for name in expected:
         assert (reference_dist / name).stat().st_size > 1000 or name.endswith(".json"), name
-    counts = {int(p.name): sum(1 for _ in p.rglob("*.pbf")) for p in (reference_dist / "tiles").iterdir()}
+    counts = {
+        int(p.name): sum(1 for _ in p.rglob("*.pbf")) for p in (reference_dist / "tiles").iterdir()
+    }
     assert sorted(counts) == list(range(0, 7))
     assert counts[0] == 1 and counts[1] == 4 and counts[2] == 16
     assert 0 < counts[6] < 4096  # empty sea tiles are not written
@@ -71,8 +79,9 @@ def test_all_outputs_exist(reference_dist: Path) -> None:
 
 @pytest.mark.parametrize("city", sorted(CITIES))
 @pytest.mark.parametrize("zoom", range(0, 7))
-def test_city_tiles_have_the_right_country_and_colour(reference_dist: Path, city: str,
-                                                      zoom: int) -> None:
+def test_city_tiles_have_the_right_country_and_colour(
+    reference_dist: Path, city: str, zoom: int
+) -> None:
     (lon, lat), code = CITIES[city]
     x, y, px, py = tile_of(lon, lat, zoom)
     data = (reference_dist / "tiles" / str(zoom) / str(x) / f"{y}.pbf").read_bytes()
@@ -97,8 +106,9 @@ def test_archives_hold_the_same_tiles_as_the_folder(reference_dist: Path) -> Non
         (int(p.parts[-3]), int(p.parts[-2]), int(p.stem)): p.read_bytes()
         for p in (reference_dist / "tiles").rglob("*.pbf")
     }
-    connection = sqlite3.connect(f"file:{reference_dist / f'{REFERENCE_ID}.mbtiles'}?mode=ro",
-                                 uri=True)
+    connection = sqlite3.connect(
+        f"file:{reference_dist / f'{REFERENCE_ID}.mbtiles'}?mode=ro", uri=True
+    )
     rows = connection.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles")
     mbtiles = {(z, x, (1 << z) - 1 - row): bytes(data) for z, x, row, data in rows}
     metadata = dict(connection.execute("SELECT name, value FROM metadata"))
@@ -120,18 +130,27 @@ def test_archives_hold_the_same_tiles_as_the_folder(reference_dist: Path) -> Non
 def test_tilejson_and_style(reference_dist: Path) -> None:
     tilejson = json.loads((reference_dist / "tiles.json").read_text())
     assert tilejson["tilejson"] == "3.0.0"
-    assert tilejson["tiles"] == [f"http://127.0.0.1:8000/{REFERENCE_ID}/tiles/{{z}}/{{x}}/{{y}}.pbf"]
+    assert tilejson["tiles"] == [
+        f"http://127.0.0.1:8000/{REFERENCE_ID}/tiles/{{z}}/{{x}}/{{y}}.pbf"
+    ]
     assert (tilejson["minzoom"], tilejson["maxzoom"]) == (0, 6)
     west, south, east, north = tilejson["bounds"]
     assert west == -180 and east == 180 and south < -85 and north > 85
     lon, lat, zoom = tilejson["center"]
     assert west <= lon <= east and south <= lat <= north and 0 <= zoom <= 6
     layer = tilejson["vector_layers"][0]
-    assert layer["id"] == "countries" and set(layer["fields"]) >= {"adm0_a3", "name", "color", "group"}
+    assert layer["id"] == "countries" and set(layer["fields"]) >= {
+        "adm0_a3",
+        "name",
+        "color",
+        "group",
+    }
     assert "CC BY-SA 4.0" in tilejson["attribution"] and "Natural Earth" in tilejson["attribution"]
     style = json.loads((reference_dist / "style.json").read_text())
     assert style["version"] == 8
-    assert style["sources"]["countries"]["url"] == f"http://127.0.0.1:8000/{REFERENCE_ID}/tiles.json"
+    assert (
+        style["sources"]["countries"]["url"] == f"http://127.0.0.1:8000/{REFERENCE_ID}/tiles.json"
+    )
     layers = {layer["id"]: layer for layer in style["layers"]}
     assert layers["ocean"]["paint"]["background-color"] == SPEC.ocean_color
     assert layers["countries-fill"]["paint"]["fill-color"] == ["get", "color"]
@@ -178,7 +197,10 @@ def test_server_serves_the_reference_output(reference_build: Path) -> None:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     server = subprocess.Popen(
         [*tilepress_command(), "serve", "dist", "--port", str(port)],
-        cwd=reference_build, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=reference_build,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -200,9 +222,10 @@ def test_server_serves_the_reference_output(reference_build: Path) -> None:
         tilejson = json.loads(urllib.request.urlopen(f"{base}/{REFERENCE_ID}/tiles.json").read())
         assert tilejson["tiles"][0].startswith(f"{base}/{REFERENCE_ID}/tiles/")
         x, y, px, py = tile_of(*CITIES["Kyiv"][0], 4)
-        request = urllib.request.Request(f"{base}/{REFERENCE_ID}/tiles/4/{x}/{y}.pbf",
-                                         headers={"Accept-Encoding": "gzip",
-                                                  "Origin": "https://example.org"})
+        request = urllib.request.Request(
+            f"{base}/{REFERENCE_ID}/tiles/4/{x}/{y}.pbf",
+            headers={"Accept-Encoding": "gzip", "Origin": "https://example.org"},
+        )
         response = urllib.request.urlopen(request, timeout=5)
         assert response.status == 200
         assert response.headers["Content-Encoding"] == "gzip"
@@ -225,7 +248,8 @@ def test_server_serves_the_reference_output(reference_build: Path) -> None:
 def _digests(folder: Path) -> dict[str, str]:
     return {
         str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*")) if path.is_file()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
     }
 
 
@@ -270,11 +294,16 @@ def test_checksum_mismatch_stops(tmp_path: Path) -> None:
     source = REFERENCE_CONFIG.parent.parent / "data" / "ne_10m_admin_0_countries_deu.zip"
     damaged = source.read_bytes()[:-10] + b"0123456789"
     (data / "countries.zip").write_bytes(damaged)
-    text = REFERENCE_CONFIG.read_text().replace(
-        "maps:\n",
-        "sources:\n  damaged:\n    path: data/countries.zip\n    sha256: "
-        "125fc4b1f425926b8bd22dce23af6f9f873543c2fe330915ccbe0aa7fa21ff82\nmaps:\n", 1,
-    ).replace("    highlight:", "    source: damaged\n    highlight:", 1)
+    text = (
+        REFERENCE_CONFIG.read_text()
+        .replace(
+            "maps:\n",
+            "sources:\n  damaged:\n    path: data/countries.zip\n    sha256: "
+            "125fc4b1f425926b8bd22dce23af6f9f873543c2fe330915ccbe0aa7fa21ff82\nmaps:\n",
+            1,
+        )
+        .replace("    highlight:", "    source: damaged\n    highlight:", 1)
+    )
     config = tmp_path / "damaged.yaml"
     config.write_text(text)
     result = run_workflow(tmp_path, config)

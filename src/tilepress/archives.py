@@ -117,8 +117,11 @@ def mbtiles_metadata(meta: TilesetMetadata) -> dict[str, str]:
         "maxzoom": str(meta.maxzoom),
         "bounds": f"{west:.6f},{south:.6f},{east:.6f},{north:.6f}",
         "center": f"{lon:.6f},{lat:.6f},{zoom}",
-        "json": json.dumps({"vector_layers": meta.vector_layers, **meta.extra},
-                           ensure_ascii=False, separators=(",", ":")),
+        "json": json.dumps(
+            {"vector_layers": meta.vector_layers, **meta.extra},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ),
     }
     return rows
 
@@ -191,7 +194,7 @@ def write_pmtiles(tiles: Mapping[TileKey, bytes], meta: TilesetMetadata, target:
     }
     ordered = sorted((zxy_to_tileid(z, x, y), data) for (z, x, y), data in tiles.items())
     with atomic_path(target) as temporary, temporary.open("wb") as handle:
-        writer = Writer(handle)
+        writer = Writer(handle)  # type: ignore[no-untyped-call]
         for tile_id, data in ordered:
-            writer.write_tile(tile_id, data)
-        writer.finalize(header, metadata)
+            writer.write_tile(tile_id, data)  # type: ignore[no-untyped-call]
+        writer.finalize(header, metadata)  # type: ignore[no-untyped-call]

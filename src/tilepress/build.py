@@ -83,8 +83,10 @@ def _tiles_for_zoom(zoom: int) -> tuple[dict[TileKey, bytes], ZoomStats]:
     stats = ZoomStats(zoom)
     tiles: dict[TileKey, bytes] = {}
     for tile in iter_tile_geometries(mercator, zoom, stats, names):
-        features = [(geometry, properties[row]) for row, geometry in
-                    zip(tile.rows, tile.geometries, strict=True)]
+        features = [
+            (geometry, properties[row])
+            for row, geometry in zip(tile.rows, tile.geometries, strict=True)
+        ]
         data = compress(encode_tile({COUNTRIES_LAYER: features}))
         tiles[(tile.zoom, tile.x, tile.y)] = data
         stats.tiles += 1
@@ -117,11 +119,16 @@ def build_tiles(loaded: LoadedMap, out_dir: Path, *, workers: int = 1) -> dict[s
     for zoom_tiles, zoom_stats in sorted(results, key=lambda item: item[1].zoom):
         tiles.update(zoom_tiles)
         stats.append(zoom_stats)
-        log.info("z%d: %d tiles, %d features, %.1f KB (largest %.1f KB)", zoom_stats.zoom,
-                 zoom_stats.tiles, zoom_stats.features, zoom_stats.bytes / 1024,
-                 zoom_stats.largest_tile / 1024)
+        log.info(
+            "z%d: %d tiles, %d features, %.1f KB (largest %.1f KB)",
+            zoom_stats.zoom,
+            zoom_stats.tiles,
+            zoom_stats.features,
+            zoom_stats.bytes / 1024,
+            zoom_stats.largest_tile / 1024,
+        )
     _WORKER_STATE.clear()
-    report = {
+    report: dict[str, Any] = {
         "map": spec.id,
         "tiles": len(tiles),
         "unique_tiles": len(set(tiles.values())),
@@ -133,8 +140,14 @@ def build_tiles(loaded: LoadedMap, out_dir: Path, *, workers: int = 1) -> dict[s
     write_mbtiles(tiles, meta, out_dir / f"{spec.id}.mbtiles")
     write_pmtiles(tiles, meta, out_dir / f"{spec.id}.pmtiles")
     write_json_atomic(out_dir / "tiles-report.json", report)
-    log.info("%s: %d tiles (%d unique), %.2f MB in %.1f s", spec.id, report["tiles"],
-             report["unique_tiles"], report["bytes"] / 1e6, time.perf_counter() - started)
+    log.info(
+        "%s: %d tiles (%d unique), %.2f MB in %.1f s",
+        spec.id,
+        report["tiles"],
+        report["unique_tiles"],
+        report["bytes"] / 1e6,
+        time.perf_counter() - started,
+    )
     return report
 
 

@@ -21,7 +21,6 @@ from tilepress.config import (
     parse_config,
     project_root,
     read_config_file,
-    validate_document,
 )
 from tilepress.errors import ConfigError, TilepressError
 
@@ -55,28 +54,45 @@ def main(verbose: int, quiet: bool) -> None:
 
 
 @main.command()
-@click.option("-c", "--configfile", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("config/config.yaml"), show_default=True,
-              help="Configuration file to build.")
-@click.option("-j", "--cores", default="all", show_default=True,
-              help="CPU cores Snakemake may use (a number or 'all').")
+@click.option(
+    "-c",
+    "--configfile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("config/config.yaml"),
+    show_default=True,
+    help="Configuration file to build.",
+)
+@click.option(
+    "-j",
+    "--cores",
+    default="all",
+    show_default=True,
+    help="CPU cores Snakemake may use (a number or 'all').",
+)
 @click.option("-n", "--dry-run", is_flag=True, help="Show what would be built, build nothing.")
 @click.option("--forceall", is_flag=True, help="Rebuild every output.")
 @click.argument("snakemake_args", nargs=-1, type=click.UNPROCESSED)
 @_report_errors
-def run(configfile: Path, cores: str, dry_run: bool, forceall: bool,
-        snakemake_args: tuple[str, ...]) -> None:
+def run(
+    configfile: Path, cores: str, dry_run: bool, forceall: bool, snakemake_args: tuple[str, ...]
+) -> None:
     """Run the workflow through Snakemake for every map in the configuration.
 
     Extra arguments after `--` go to Snakemake unchanged (e.g. `-- --executor slurm`).
     """
     load_config(configfile)  # fail fast, with every problem listed
     command = [
-        sys.executable, "-m", "snakemake",
-        "--snakefile", str(project_root() / "Snakefile"),
-        "--directory", str(Path.cwd()),
-        "--configfile", str(configfile),
-        "--cores", str(cores),
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(project_root() / "Snakefile"),
+        "--directory",
+        str(Path.cwd()),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        str(cores),
         "--show-failed-logs",
     ]
     if log.isEnabledFor(logging.DEBUG):
@@ -97,20 +113,46 @@ def run(configfile: Path, cores: str, dry_run: bool, forceall: bool,
 @click.argument("dist", type=click.Path(file_okay=False, path_type=Path), default=Path("dist"))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--public-url", default=None,
-              help="Base URL clients use (behind a proxy); default http://HOST:PORT.")
-@click.option("--cors-origin", "cors_origins", multiple=True, default=("*",), show_default=True,
-              help="Allowed CORS origin (repeatable).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Server worker processes.")
+@click.option(
+    "--public-url",
+    default=None,
+    help="Base URL clients use (behind a proxy); default http://HOST:PORT.",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    default=("*",),
+    show_default=True,
+    help="Allowed CORS origin (repeatable).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server worker processes.",
+)
 @_report_errors
-def serve(dist: Path, host: str, port: int, public_url: str | None,
-          cors_origins: tuple[str, ...], workers: int) -> None:
+def serve(
+    dist: Path,
+    host: str,
+    port: int,
+    public_url: str | None,
+    cors_origins: tuple[str, ...],
+    workers: int,
+) -> None:
     """Serve every map in DIST: viewer, catalog, TileJSON, style and tiles."""
     from tilepress.server import serve as run_server
 
-    run_server(dist, host=host, port=port, public_url=public_url,
-               cors_origins=cors_origins, workers=workers)
+    run_server(
+        dist,
+        host=host,
+        port=port,
+        public_url=public_url,
+        cors_origins=cors_origins,
+        workers=workers,
+    )
 
 
 @main.command("check-config")
@@ -119,27 +161,37 @@ def serve(dist: Path, host: str, port: int, public_url: str | None,
 @_report_errors
 def check_config(configfile: Path, no_sources: bool) -> None:
     """Validate CONFIGFILE and name every problem (keys, values, countries)."""
-    document = read_config_file(configfile)
-    problems = validate_document(document, countries=not no_sources)
-    if problems:
-        raise ConfigError(problems, source=str(configfile))
-    config = parse_config(document)
+    config = parse_config(read_config_file(configfile), countries=not no_sources)
     for spec in config.maps:
         groups = ", ".join(f"{g.label} {g.color}" for g in spec.highlight)
-        pending = "" if Path(spec.source.local_path).is_file() else (
-            f" (source {spec.source.name!r} not downloaded yet: countries unchecked)")
-        click.echo(f"{spec.id}: {spec.title!r}; {groups}; zoom {spec.min_zoom}-{spec.max_zoom}; "
-                   f"page {spec.page.size} {spec.page.orientation}{pending}")
+        pending = (
+            ""
+            if Path(spec.source.local_path).is_file()
+            else (f" (source {spec.source.name!r} not downloaded yet: countries unchecked)")
+        )
+        click.echo(
+            f"{spec.id}: {spec.title!r}; {groups}; zoom {spec.min_zoom}-{spec.max_zoom}; "
+            f"page {spec.page.size} {spec.page.orientation}{pending}"
+        )
     click.echo(f"{configfile}: OK, {len(config.maps)} map(s)")
 
 
 # ---------------------------------------------------------------------------------------------
 # Workflow steps: the Snakemake rules call these; each builds the outputs of one map.
 
-spec_option = click.option("--spec", "spec_json", required=True,
-                           help="The map's resolved specification as JSON (from the workflow).")
-source_option = click.option("--source", "source_path", type=click.Path(path_type=Path),
-                             default=None, help="Source file to read (default: the map's).")
+spec_option = click.option(
+    "--spec",
+    "spec_json",
+    required=True,
+    help="The map's resolved specification as JSON (from the workflow).",
+)
+source_option = click.option(
+    "--source",
+    "source_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Source file to read (default: the map's).",
+)
 
 
 @main.group(hidden=False)
@@ -191,8 +243,7 @@ def step_print(spec_json: str, source_path: Path | None, out_pdf: Path, mode: st
     from tilepress.printsheet import build_print_sheet
 
     loaded = load_map(_spec(spec_json), source_path)
-    report = build_print_sheet(loaded.spec, loaded.table, loaded.highlighting, out_pdf,
-                               mode=mode)  # type: ignore[arg-type]
+    report = build_print_sheet(loaded.spec, loaded.table, loaded.highlighting, out_pdf, mode=mode)  # type: ignore[arg-type]
     for warning in report.warnings:
         log.warning("%s: %s", loaded.spec.id, warning)
 
@@ -232,4 +283,3 @@ def step_verify(sha256: str, name: str, path: Path) -> None:
     from tilepress.sources import verify_checksum
 
     verify_checksum(path, sha256, source=name)
-

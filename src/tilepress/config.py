@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import datetime
 import difflib
 import re
 from collections.abc import Iterator, Mapping
@@ -77,7 +79,8 @@ class SourceSpec:
         """The file the workflow reads: the configured path, or the download target in data/."""
         if self.path is not None:
             return self.path
-        assert self.url is not None
+        if self.url is None:
+            raise ConfigError([f"source {self.name!r} has neither `path` nor `url`"])
         suffix = "".join(Path(self.url.split("?")[0]).suffixes[-2:]) or ".zip"
         return f"data/{self.name}{suffix}"
 
@@ -338,28 +341,54 @@ def validate_document(document: ConfigDocument, *, countries: bool = True) -> li
     With ``countries``, highlighted countries are looked up in every source already on disk.
     Fills in defaults in ``document.data`` as a side effect.
     """
+    _dates_to_text(document.data)
     schema = _load_schema()
     validator = _extend_with_defaults(jsonschema.Draft202012Validator)(schema)
     problems: list[str] = []
+    broken: set[tuple[str | int, ...]] = set()
     for error in sorted(validator.iter_errors(document.data), key=lambda e: list(e.path)):
         key_path = tuple(error.absolute_path)
+        broken.add(key_path[:2])
+        if error.validator == "additionalProperties":
+            allowed = ", ".join(sorted(error.schema.get("properties", {})))
+            for extra in sorted(set(error.instance) - set(error.schema.get("properties", {}))):
+                problems.append(
+                    f"{document.where((*key_path, extra))}: unknown key {extra!r}; "
+                    f"allowed here: {allowed}"
+                )
+            continue
         problems.append(f"{document.where(key_path)}: {_schema_message(error)}")
-    if problems:
+    if not isinstance(document.data.get("maps"), list):
         return problems
-    problems = _semantic_problems(document)
-    if countries:
-        problems += _country_problems(document)
+    # Check the meaning of every map the schema accepted, so all problems surface at once.
+    healthy = [
+        position
+        for position in range(len(document.data["maps"]))
+        if ("maps", position) not in broken and ("maps",) not in broken
+    ]
+    sources_ok = not any(path[:1] == ("sources",) for path in broken)
+    problems += _semantic_problems(document, healthy, check_sources=sources_ok)
+    if countries and sources_ok:
+        problems += _country_problems(document, healthy)
     return problems
 
 
-def _country_problems(document: ConfigDocument) -> list[str]:
-    """Unknown or doubly claimed countries, for maps whose source file is present."""
-    from tilepress.sources import match_highlights, read_countries  # noqa: PLC0415 (cycle)
+def _dates_to_text(data: dict[str, Any]) -> None:
+    """YAML reads an unquoted ``date: 2026-11-27`` as a date; keep it as the text written."""
+    for raw in data.get("maps", []) if isinstance(data.get("maps"), list) else []:
+        if isinstance(raw, dict) and isinstance(raw.get("date"), datetime.date):
+            raw["date"] = raw["date"].isoformat()
+
+
+def _country_problems(document: ConfigDocument, positions: list[int]) -> list[str]:
+    """Unknown or doubly claimed countries of the maps at ``positions`` whose source is present."""
+    from tilepress.sources import match_highlights, read_countries
 
     data = document.data
     tables: dict[str, Any] = {}
     problems: list[str] = []
-    for position, raw in enumerate(data["maps"]):
+    for position in positions:
+        raw = data["maps"][position]
         name = raw["source"]
         if name == BUILTIN_SOURCE:
             spec = _builtin_source()
@@ -380,9 +409,6 @@ def _country_problems(document: ConfigDocument) -> list[str]:
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        return f"{error.message}; allowed keys: {', '.join(allowed)}"
     if error.validator == "oneOf" and "path" in str(error.schema):
         return "a source needs either `path`, or `url` together with `sha256`"
     if error.validator == "pattern" and error.absolute_path and error.absolute_path[-1] == "id":
@@ -390,12 +416,15 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     return str(error.message)
 
 
-def _semantic_problems(document: ConfigDocument) -> list[str]:
+def _semantic_problems(
+    document: ConfigDocument, positions: list[int], *, check_sources: bool = True
+) -> list[str]:
+    """Problems of meaning (values the schema cannot judge) in the maps at ``positions``."""
     data = document.data
     problems: list[str] = []
     where = document.where
     sources = set(data.get("sources", {})) | {BUILTIN_SOURCE}
-    for name, raw_source in data.get("sources", {}).items():
+    for name, raw_source in data.get("sources", {}).items() if check_sources else ():
         path = raw_source.get("path")
         if path is not None and not Path(path).exists():
             problems.append(
@@ -403,7 +432,8 @@ def _semantic_problems(document: ConfigDocument) -> list[str]:
                 f"(paths are relative to the working folder {Path.cwd()})"
             )
     seen_ids: set[str] = set()
-    for position, raw in enumerate(data["maps"]):
+    for position in positions:
+        raw = data["maps"][position]
         key: tuple[str | int, ...] = ("maps", position)
         map_id = raw["id"]
         label = f"map {map_id!r}"
@@ -449,9 +479,12 @@ def _semantic_problems(document: ConfigDocument) -> list[str]:
     return problems
 
 
-def parse_config(document: ConfigDocument) -> ProjectConfig:
-    """Validate a configuration and return it resolved; raises ConfigError naming every problem."""
-    problems = validate_document(document)
+def parse_config(document: ConfigDocument, *, countries: bool = True) -> ProjectConfig:
+    """Validate a configuration and return it resolved; raises ConfigError naming every problem.
+
+    With ``countries``, highlighted countries are looked up in the sources on disk.
+    """
+    problems = validate_document(document, countries=countries)
     if problems:
         raise ConfigError(problems, source=document.path)
     return _build_project(document.data)
@@ -459,8 +492,6 @@ def parse_config(document: ConfigDocument) -> ProjectConfig:
 
 def config_from_mapping(data: Mapping[str, Any], source: str | None = None) -> ProjectConfig:
     """Validate and resolve an already-loaded configuration (Snakemake's ``config``)."""
-    import copy
-
     return parse_config(ConfigDocument(data=copy.deepcopy(dict(data)), path=source))
 
 
@@ -521,4 +552,3 @@ def _build_project(data: dict[str, Any]) -> ProjectConfig:
     return ProjectConfig(
         output_dir=data["output_dir"], public_url=public_url, sources=sources, maps=tuple(maps)
     )
-

@@ -49,5 +49,7 @@ def decode_tile(data: bytes) -> dict[str, Any]:
     """Decode a (possibly gzip-compressed) tile into layers with tile-coordinate GeoJSON, y down."""
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
-    decoded: dict[str, Any] = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})
+    decoded: dict[str, Any] = mapbox_vector_tile.decode(
+        data, default_options={"y_coord_down": True}
+    )
     return decoded

@@ -47,8 +47,9 @@ def transform_geometries(
 
 def to_web_mercator(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
     """WGS 84 geometries to EPSG:3857, latitudes clamped to +/-85.0511 first."""
-    clipped = shapely.clip_by_rect(geometries, -180.0, -WEB_MERCATOR_MAX_LAT, 180.0,
-                                   WEB_MERCATOR_MAX_LAT)
+    clipped = shapely.clip_by_rect(
+        geometries, -180.0, -WEB_MERCATOR_MAX_LAT, 180.0, WEB_MERCATOR_MAX_LAT
+    )
     return transform_geometries(clipped, "EPSG:4326", "EPSG:3857")
 
 
@@ -60,7 +61,7 @@ def lonlat_to_web_mercator(lon: float, lat: float) -> tuple[float, float]:
 
 
 def normalize_lon(lon: float) -> float:
-    """A longitude in (-180, 180]."""
+    """A longitude in [-180, 180]; exactly +/-180 stays on the side it was given."""
     wrapped = (lon + 180.0) % 360.0 - 180.0
     return 180.0 if wrapped == -180.0 and lon > 0 else wrapped
 
@@ -164,17 +165,22 @@ def central_meridian(crs: CRS) -> float:
     return 0.0
 
 
+def _degrees(value: float) -> str:
+    """Degrees for a PROJ string: 6 decimals (about 0.1 m), no trailing zeros."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
 def choose_print_projection(projection: str, extent: Extent) -> PrintProjection:
     """Resolve ``auto`` (Equal Earth for the world, Lambert azimuthal equal-area for a region)."""
     is_world = extent_width(extent) >= WORLD_SPAN_DEGREES
     center_lon, center_lat = extent_center(extent)
     if projection == "auto":
         if is_world:
-            lon_0 = 0.0 if extent == (-180.0, -90.0, 180.0, 90.0) else round(center_lon, 6)
-            text = f"+proj=eqearth +lon_0={lon_0:g} +datum=WGS84 +units=m +no_defs"
+            lon_0 = 0.0 if extent == (-180.0, -90.0, 180.0, 90.0) else center_lon
+            text = f"+proj=eqearth +lon_0={_degrees(lon_0)} +datum=WGS84 +units=m +no_defs"
         else:
             text = (
-                f"+proj=laea +lat_0={round(center_lat, 6):g} +lon_0={round(center_lon, 6):g} "
+                f"+proj=laea +lat_0={_degrees(center_lat)} +lon_0={_degrees(center_lon)} "
                 "+datum=WGS84 +units=m +no_defs"
             )
         crs = build_crs(text)
@@ -220,12 +226,14 @@ def extent_outline(extent: Extent, lon_0: float, steps: int = 180) -> shapely.Po
         start = lon_0 - 180.0
     lons = np.linspace(start, start + width, steps)
     lats = np.linspace(south, north, max(2, steps // 2))
-    ring = np.concatenate([
-        np.column_stack([lons, np.full_like(lons, south)]),
-        np.column_stack([np.full_like(lats, start + width), lats]),
-        np.column_stack([lons[::-1], np.full_like(lons, north)]),
-        np.column_stack([np.full_like(lats, start), lats[::-1]]),
-    ])
+    ring = np.concatenate(
+        [
+            np.column_stack([lons, np.full_like(lons, south)]),
+            np.column_stack([np.full_like(lats, start + width), lats]),
+            np.column_stack([lons[::-1], np.full_like(lons, north)]),
+            np.column_stack([np.full_like(lats, start), lats[::-1]]),
+        ]
+    )
     return shapely.Polygon(ring)
 
 
@@ -234,8 +242,10 @@ def project_outline(outline: shapely.Polygon, crs: str) -> shapely.Polygon:
     projected = transform_geometries(np.array([outline], dtype=object), "EPSG:4326", crs)[0]
     coords = shapely.get_coordinates(projected)
     if not np.isfinite(coords).all():
-        raise ProjectionError(f"the extent cannot be projected with {crs!r} (points at infinity)",
-                              hint="choose a smaller extent or another projection")
+        raise ProjectionError(
+            f"the extent cannot be projected with {crs!r} (points at infinity)",
+            hint="choose a smaller extent or another projection",
+        )
     return shapely.make_valid(projected)
 
 
@@ -276,12 +286,12 @@ def wrap_and_clip(
         rows_in_lat = (bounds[:, 3] > south) & (bounds[:, 1] < north)
         lat_inside = (bounds[:, 1] >= south) & (bounds[:, 3] <= north)
         shifts = (-360.0, 0.0, 360.0)
-        touching = np.column_stack([
-            rows_in_lat & (bounds[:, 2] + s > west) & (bounds[:, 0] + s < east) for s in shifts
-        ])
-        inside = np.column_stack([
-            lat_inside & (bounds[:, 0] + s >= west) & (bounds[:, 2] + s <= east) for s in shifts
-        ])
+        touching = np.column_stack(
+            [rows_in_lat & (bounds[:, 2] + s > west) & (bounds[:, 0] + s < east) for s in shifts]
+        )
+        inside = np.column_stack(
+            [lat_inside & (bounds[:, 0] + s >= west) & (bounds[:, 2] + s <= east) for s in shifts]
+        )
     result = np.full(len(geometries), shapely.Polygon(), dtype=object)
     single = touching.sum(axis=1) == 1
     for column, shift in enumerate(shifts):
@@ -298,7 +308,10 @@ def wrap_and_clip(
         pieces = [
             shapely.clip_by_rect(
                 shapely.transform(geometries[row], lambda xy, s=shift: xy + np.array([s, 0.0])),
-                west, south, east, north,
+                west,
+                south,
+                east,
+                north,
             )
             for column, shift in enumerate(shifts)
             if touching[row, column]

@@ -25,9 +25,20 @@ from tilepress.errors import ChecksumError, ConfigError, SourceError
 
 # Fields whose values identify a country by code, and by name (matched case-insensitively).
 CODE_FIELDS = ("ADM0_A3", "ISO_A3", "ISO_A3_EH", "ADM0_ISO")
-NAME_FIELDS = ("NAME_EN", "NAME", "NAME_LONG", "ADMIN", "GEOUNIT", "FORMAL_EN", "NAME_SORT",
-               "NAME_ALT", "NAME_CIAWF", "BRK_NAME", "SUBUNIT")
-POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+NAME_FIELDS = (
+    "NAME_EN",
+    "NAME",
+    "NAME_LONG",
+    "ADMIN",
+    "GEOUNIT",
+    "FORMAL_EN",
+    "NAME_SORT",
+    "NAME_ALT",
+    "NAME_CIAWF",
+    "BRK_NAME",
+    "SUBUNIT",
+)
+POLYGON_TYPE_IDS = [int(shapely.GeometryType.POLYGON), int(shapely.GeometryType.MULTIPOLYGON)]
 DOWNLOAD_ATTEMPTS = 3
 
 
@@ -62,6 +73,8 @@ def download(url: str, destination: str | Path, sha256: str, *, source: str) -> 
     The file is written to a temporary name in the same folder and renamed when complete and
     verified, so an interrupted or corrupt download never leaves a file behind.
     """
+    if not url.lower().startswith(("https://", "http://")):
+        raise SourceError(f"{url!r} is not an http(s) URL", where=f"source {source!r}")
     destination = Path(destination)
     if destination.is_file() and sha256_file(destination) == sha256.lower():
         return destination
@@ -70,7 +83,10 @@ def download(url: str, destination: str | Path, sha256: str, *, source: str) -> 
     for _attempt in range(DOWNLOAD_ATTEMPTS):
         handle, temporary = tempfile.mkstemp(prefix=".download-", dir=destination.parent)
         try:
-            with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
+            with (
+                os.fdopen(handle, "wb") as out,
+                urllib.request.urlopen(url, timeout=60) as response,  # noqa: S310 (scheme checked)
+            ):
                 shutil.copyfileobj(response, out)
             verify_checksum(temporary, sha256, source=source)
             Path(temporary).replace(destination)
@@ -143,7 +159,9 @@ class CountryTable:
                 value = self.attributes.get(field_name, [None] * len(self))[row]
                 if value:
                     candidates.setdefault(str(value).casefold(), f"{name} ({code})")
-        close = difflib.get_close_matches(query.casefold(), list(candidates), n=limit * 3, cutoff=0.6)
+        close = difflib.get_close_matches(
+            query.casefold(), list(candidates), n=limit * 3, cutoff=0.6
+        )
         seen: list[str] = []
         for key in close:
             if candidates[key] not in seen:
@@ -151,19 +169,25 @@ class CountryTable:
         return seen[:limit]
 
 
+def polygonal(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
+    """Keep only the polygonal parts of each geometry (collections lose lines and points)."""
+    types = shapely.get_type_id(geometries)
+    result = geometries.copy()
+    for row in np.flatnonzero(~np.isin(types, POLYGON_TYPE_IDS) & ~shapely.is_empty(geometries)):
+        parts = shapely.get_parts(geometries[row])
+        keep = parts[np.isin(shapely.get_type_id(parts), POLYGON_TYPE_IDS)]
+        result[row] = shapely.union_all(keep) if len(keep) else shapely.Polygon()
+    return result
+
+
 def repair(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
     """Make geometries valid and keep only their polygonal parts (one geometry per input)."""
-    repaired = shapely.make_valid(geometries)
-    types = shapely.get_type_id(repaired)
-    mixed = np.flatnonzero(~np.isin(types, [int(t) for t in POLYGONAL]))
-    for row in mixed:
-        parts = shapely.get_parts(repaired[row])
-        polygons = parts[np.isin(shapely.get_type_id(parts), [int(t) for t in POLYGONAL])]
-        repaired[row] = shapely.union_all(polygons) if len(polygons) else shapely.MultiPolygon()
-    return repaired
+    return polygonal(shapely.make_valid(geometries))
 
 
-def snap_to_antimeridian(geometries: NDArray[np.object_], tolerance: float = 1e-7) -> NDArray[np.object_]:
+def snap_to_antimeridian(
+    geometries: NDArray[np.object_], tolerance: float = 1e-7
+) -> NDArray[np.object_]:
     """Move longitudes within ``tolerance`` of +/-180 exactly onto it.
 
     Natural Earth splits Russia and Fiji at 180 degrees, but some vertices sit 1e-14 off the
@@ -184,8 +208,11 @@ def read_countries(spec: SourceSpec, path: str | Path | None = None) -> CountryT
     path = Path(path or spec.local_path)
     where = f"source {spec.name!r}"
     if not path.exists():
-        raise SourceError(f"no such file {str(path)!r}", where=where,
-                          hint="fix `path`, or run the workflow, which downloads URL sources")
+        raise SourceError(
+            f"no such file {str(path)!r}",
+            where=where,
+            hint="fix `path`, or run the workflow, which downloads URL sources",
+        )
     verify_checksum(path, spec.sha256, source=spec.name)
     read_path = f"/vsizip/{path}" if path.suffix.lower() == ".zip" and spec.layer is None else path
     encoding = spec.encoding
@@ -194,29 +221,38 @@ def read_countries(spec: SourceSpec, path: str | Path | None = None) -> CountryT
     try:
         meta, _fids, wkb, field_data = pyogrio.raw.read(
             str(read_path) if str(read_path).startswith("/vsizip/") else read_path,
-            layer=spec.layer, encoding=encoding,
+            layer=spec.layer,
+            encoding=encoding,
         )
     except Exception as error:  # pyogrio raises several GDAL error types
-        raise SourceError(f"cannot read {path}: {error}", where=where,
-                          hint="give a shapefile (or a .zip of one), a GeoPackage or GeoJSON") from None
+        raise SourceError(
+            f"cannot read {path}: {error}",
+            where=where,
+            hint="give a shapefile (or a .zip of one), a GeoPackage or GeoJSON",
+        ) from None
     fields = [str(name) for name in meta["fields"]]
     attributes = {name: list(values) for name, values in zip(fields, field_data, strict=True)}
     for required in (spec.code_field, spec.name_field):
         if required not in attributes:
             raise SourceError(
-                f"{path} has no field {required!r}", where=where,
-                hint=f"set `code_field`/`name_field` of the source; fields: {', '.join(fields[:40])}",
+                f"{path} has no field {required!r}",
+                where=where,
+                hint="set `code_field`/`name_field` of the source; its fields: "
+                + ", ".join(fields[:40]),
             )
     geometries = shapely.from_wkb(wkb)
     crs = meta.get("crs")
     if crs and not CRS.from_user_input(crs).equals(CRS.from_epsg(4326), ignore_axis_order=True):
         transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        geometries = shapely.transform(geometries, lambda xy: np.column_stack(
-            transformer.transform(xy[:, 0], xy[:, 1])))
+        geometries = shapely.transform(
+            geometries, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+        )
     keep = ~shapely.is_missing(geometries)
     geometries = repair(snap_to_antimeridian(geometries[keep]))
-    attributes = {name: [v for v, k in zip(values, keep, strict=True) if k]
-                  for name, values in attributes.items()}
+    attributes = {
+        name: [v for v, k in zip(values, keep, strict=True) if k]
+        for name, values in attributes.items()
+    }
     return CountryTable(geometries, attributes, spec.code_field, spec.name_field)
 
 
@@ -267,16 +303,30 @@ def match_highlights(
             if not rows:
                 close = table.suggestions(query)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
-                problems.append(HighlightProblem(group_index, country_index, (
-                    f"unknown country {query!r} in group {label!r} "
-                    f"(source {source_name!r}){hint}")))
+                problems.append(
+                    HighlightProblem(
+                        group_index,
+                        country_index,
+                        (
+                            f"unknown country {query!r} in group {label!r} "
+                            f"(source {source_name!r}){hint}"
+                        ),
+                    )
+                )
                 continue
             for row in rows:
                 previous = group_of_row.get(row)
                 if previous is not None and previous != group_index:
-                    problems.append(HighlightProblem(group_index, country_index, (
-                        f"{table.names[row]} ({query!r}) is in two groups, "
-                        f"{groups[previous][0]!r} and {label!r}")))
+                    problems.append(
+                        HighlightProblem(
+                            group_index,
+                            country_index,
+                            (
+                                f"{table.names[row]} ({query!r}) is in two groups, "
+                                f"{groups[previous][0]!r} and {label!r}"
+                            ),
+                        )
+                    )
                 group_of_row[row] = group_index
             matched[query] = rows
     return Highlighting(group_of_row, matched), problems
@@ -287,10 +337,12 @@ def resolve_highlights(spec: MapSpec, table: CountryTable) -> Highlighting:
     groups = [(group.label, group.countries) for group in spec.highlight]
     highlighting, problems = match_highlights(groups, table, spec.source.name)
     if problems:
-        raise ConfigError([
-            f"map {spec.id!r}, highlight[{p.group}].countries[{p.country}]: {p.message}"
-            for p in problems
-        ])
+        raise ConfigError(
+            [
+                f"map {spec.id!r}, highlight[{p.group}].countries[{p.country}]: {p.message}"
+                for p in problems
+            ]
+        )
     return highlighting
 
 

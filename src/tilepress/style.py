@@ -48,7 +48,9 @@ def vector_layers(spec: MapSpec) -> list[dict[str, Any]]:
     ]
 
 
-def tileset_center(spec: MapSpec, extent: tuple[float, float, float, float]) -> tuple[float, float, int]:
+def tileset_center(
+    spec: MapSpec, extent: tuple[float, float, float, float]
+) -> tuple[float, float, int]:
     """Centre of the map's extent with a zoom that shows it, inside the tileset's zooms."""
     lon, lat = extent_center(extent)
     lat = max(-WEB_MERCATOR_MAX_LAT, min(WEB_MERCATOR_MAX_LAT, lat))

@@ -12,13 +12,13 @@ import shapely
 from numpy.typing import NDArray
 
 from tilepress.projection import WEB_MERCATOR_HALF_WORLD, to_web_mercator
+from tilepress.sources import polygonal
 
 log = logging.getLogger("tilepress")
 
 EXTENT = 4096
 BUFFER = 64
 WORLD = 2.0 * WEB_MERCATOR_HALF_WORLD
-POLYGON_TYPES = [int(shapely.GeometryType.POLYGON), int(shapely.GeometryType.MULTIPOLYGON)]
 # coverage_simplify tolerance in tile units (1/4096 of a tile) at each zoom
 SIMPLIFY_UNITS = 1.0
 
@@ -34,17 +34,6 @@ def tile_bounds(zoom: int, x: int, y: int) -> tuple[float, float, float, float]:
     minx = -WEB_MERCATOR_HALF_WORLD + x * size
     maxy = WEB_MERCATOR_HALF_WORLD - y * size
     return minx, maxy - size, minx + size, maxy
-
-
-def polygonal(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
-    """Keep only the polygonal parts of each geometry (collections lose lines and points)."""
-    types = shapely.get_type_id(geometries)
-    out = geometries.copy()
-    for row in np.flatnonzero(~np.isin(types, POLYGON_TYPES) & ~shapely.is_empty(geometries)):
-        parts = shapely.get_parts(geometries[row])
-        keep = parts[np.isin(shapely.get_type_id(parts), POLYGON_TYPES)]
-        out[row] = shapely.union_all(keep) if len(keep) else shapely.Polygon()
-    return out
 
 
 def generalize(mercator: NDArray[np.object_], zoom: int) -> NDArray[np.object_]:
@@ -148,10 +137,12 @@ def iter_tile_geometries(
     present: set[int] = set()
     for y in range(count):
         boxes = [tile_bounds(zoom, int(x), y) for x in xs]
-        box_geoms = shapely.box(*np.array(boxes).T) if count > 1 else np.array(
-            [shapely.box(*boxes[0])])
-        hits = tree.query(shapely.buffer(box_geoms, pad, join_style="mitre"),
-                          predicate="intersects")
+        box_geoms = (
+            shapely.box(*np.array(boxes).T) if count > 1 else np.array([shapely.box(*boxes[0])])
+        )
+        hits = tree.query(
+            shapely.buffer(box_geoms, pad, join_style="mitre"), predicate="intersects"
+        )
         if hits.size == 0:
             continue
         order = np.lexsort((hits[1], hits[0]))
@@ -170,8 +161,12 @@ def iter_tile_geometries(
             yield TileGeometry(zoom, int(x), y, rows, geoms)
     stats.dropped = [names[row] for row in sorted(lost - present)]
     if stats.dropped:
-        log.info("z%d: %d countries too small to show: %s", zoom, len(stats.dropped),
-                 ", ".join(stats.dropped))
+        log.info(
+            "z%d: %d countries too small to show: %s",
+            zoom,
+            len(stats.dropped),
+            ", ".join(stats.dropped),
+        )
 
 
 def _merge_duplicate_rows(
@@ -184,9 +179,14 @@ def _merge_duplicate_rows(
     merged = []
     for row in unique_rows:
         parts = geoms[rows == row]
-        merged.append(parts[0] if len(parts) == 1 else shapely.orient_polygons(
-            polygonal(np.array([shapely.set_precision(shapely.union_all(parts), 1.0)]))[0],
-            exterior_cw=False))
+        merged.append(
+            parts[0]
+            if len(parts) == 1
+            else shapely.orient_polygons(
+                polygonal(np.array([shapely.set_precision(shapely.union_all(parts), 1.0)]))[0],
+                exterior_cw=False,
+            )
+        )
     del first
     return unique_rows, np.array(merged, dtype=object)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 def map_outputs(output_dir: str, map_id: str) -> list[str]:
     """Every file and folder the workflow builds for one map."""
     base = f"{output_dir}/{map_id}"
@@ -16,4 +15,3 @@ def map_outputs(output_dir: str, map_id: str) -> list[str]:
         f"{base}/{map_id}.pdf",
         f"{base}/{map_id}.png",
     ]
-

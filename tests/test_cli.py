@@ -1,0 +1,193 @@
+"""The `tilepress` command line (tilepress.cli)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import tilepress
+from tilepress.cli import main
+from tilepress.config import BUILTIN_SOURCE_SHA256
+
+REPO = Path(__file__).resolve().parent.parent
+REFERENCE = REPO / "config" / "config.yaml"
+DATA = REPO / "data" / "ne_10m_admin_0_countries_deu.zip"
+
+BAD_CONFIG = """\
+maps:
+  - id: broken
+    title: Broken
+    zoom: {min: 8, max: 3}
+    projection: EPSG:4326
+    highlight:
+      - label: A
+        color: notacolour
+        countries: [Ukrain]
+"""
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def bad_config(tmp_path: Path) -> Path:
+    path = tmp_path / "bad.yaml"
+    path.write_text(BAD_CONFIG)
+    return path
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"tilepress, version {version('tilepress')}\n"
+    assert tilepress.__version__ == version("tilepress") == "0.1.0"
+
+
+def test_help_lists_the_commands(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("check-config", "run", "serve", "step"):
+        assert command in result.output
+    steps = runner.invoke(main, ["step", "--help"])
+    assert steps.exit_code == 0
+    for command in ("tiles", "style", "print", "preview", "fetch", "verify"):
+        assert command in steps.output
+
+
+def test_check_config_of_the_reference(runner: CliRunner,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    result = runner.invoke(main, ["check-config", "config/config.yaml"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "ukraine-russia-north-korea: \"North Korean troops in Russia's war against Ukraine\"; "
+        "Ukraine #1f5fbf, Russia #d62828, North Korea #f28e1c; zoom 0-6; page A4 landscape",
+        "config/config.yaml: OK, 1 map(s)",
+    ]
+    assert result.stderr == ""
+
+
+def test_check_config_without_sources_from_another_folder(
+        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "remote.yaml"
+    config.write_text(textwrap.dedent("""\
+        sources:
+          ne50:
+            url: https://example.org/ne_50m_admin_0_countries.zip
+            sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+        maps:
+          - id: remote
+            title: Remote
+            source: ne50
+            zoom: {max: 4}
+            page: {size: A3, orientation: portrait}
+            highlight:
+              - {label: Somewhere, color: "rgb(0, 87, 183)", countries: [XYZ]}
+    """))
+    result = runner.invoke(main, ["check-config", "--no-sources", str(config)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "remote: 'Remote'; Somewhere #0057b7; zoom 0-4; page A3 portrait "
+        "(source 'ne50' not downloaded yet: countries unchecked)")
+    assert lines[1] == f"{config}: OK, 1 map(s)"
+
+
+def test_check_config_reports_every_problem(runner: CliRunner, bad_config: Path) -> None:
+    result = runner.invoke(main, ["check-config", str(bad_config)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    err = result.stderr
+    assert err.startswith(f"tilepress: error: 4 problem(s) in the configuration {bad_config}:\n")
+    assert f"  - {bad_config}:8: maps[0].highlight[0].color: map 'broken': 'notacolour' " in err
+    assert f"  - {bad_config}:5: maps[0].projection: map 'broken': 'EPSG:4326' is a geographic" in (
+        err)
+    assert f"  - {bad_config}:4: maps[0].zoom: map 'broken': zoom range must satisfy" in err
+    assert (f"  - {bad_config}:9: maps[0].highlight[0].countries[0]: map 'broken': unknown "
+            "country 'Ukrain'") in err
+    assert "did you mean Ukraine (UKR)" in err
+    assert "Traceback" not in err
+
+
+def test_check_config_of_a_missing_file(runner: CliRunner, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yaml"
+    result = runner.invoke(main, ["check-config", str(missing)])
+    assert result.exit_code == 1
+    assert f"{missing}: no such file" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_check_config_yaml_syntax_error(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("maps:\n  - id: a\n    title: x: y\n")
+    result = runner.invoke(main, ["check-config", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:3: invalid YAML (mapping values are not allowed here)" in result.stderr
+
+
+def test_run_stops_on_a_bad_config_before_snakemake(runner: CliRunner, bad_config: Path,
+                                                    tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["run", "--configfile", str(bad_config), "--dry-run"])
+    assert result.exit_code == 1
+    assert "4 problem(s) in the configuration" in result.stderr
+    assert "unknown country 'Ukrain'" in result.stderr
+    assert not (tmp_path / ".snakemake").exists()
+
+
+def test_step_verify(runner: CliRunner) -> None:
+    good = runner.invoke(main, ["step", "verify", "--sha256", BUILTIN_SOURCE_SHA256,
+                                "--name", "natural-earth", str(DATA)])
+    assert good.exit_code == 0, good.output
+    assert good.output == ""
+
+    wrong = "f" * 64
+    bad = runner.invoke(main, ["step", "verify", "--sha256", wrong, "--name", "natural-earth",
+                               str(DATA)])
+    assert bad.exit_code == 1
+    assert bad.stderr.startswith(
+        f"tilepress: error: source 'natural-earth': SHA-256 of {DATA} is "
+        f"{BUILTIN_SOURCE_SHA256}, but the configuration expects {wrong}\n  hint: ")
+    assert "Traceback" not in bad.output
+
+
+def test_step_verify_of_a_missing_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["step", "verify", "--sha256", "f" * 64, "--name", "mine",
+                                  str(tmp_path / "gone.zip")])
+    assert result.exit_code == 1
+    assert "source 'mine': no such file" in result.stderr
+
+
+def test_step_with_a_bad_spec(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["step", "style", "--spec", json.dumps({"id": "x"}),
+                                  "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "--spec is not a map specification" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_console_script_reports_a_bad_config(bad_config: Path, tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("tilepress")
+    assert script.is_file()
+    completed = subprocess.run(
+        [str(script), "check-config", str(bad_config)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert completed.returncode == 1
+    assert completed.stdout == ""
+    assert completed.stderr.startswith("tilepress: error: 4 problem(s) in the configuration")
+    assert completed.stderr.count("\n  - ") == 4
+    assert f"{bad_config}:9: maps[0].highlight[0].countries[0]" in completed.stderr
+    assert "Traceback" not in completed.stderr

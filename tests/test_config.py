@@ -1,0 +1,725 @@
+"""Reading, validating and resolving configuration files (tilepress.config)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+
+from tilepress.config import (
+    BUILTIN_SOURCE,
+    BUILTIN_SOURCE_SHA256,
+    LICENSES,
+    ProjectConfig,
+    SourceSpec,
+    config_from_mapping,
+    format_key_path,
+    load_config,
+    map_from_dict,
+    normalize_color,
+    normalize_projection,
+    read_config_file,
+    validate_document,
+)
+from tilepress.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+REFERENCE = REPO / "config" / "config.yaml"
+REFERENCE_ID = "ukraine-russia-north-korea"
+
+
+def write(folder: Path, text: str, name: str = "config.yaml") -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, marker: str) -> int:
+    """1-based line of the only line of ``path`` that contains ``marker``."""
+    lines = [n for n, line in enumerate(path.read_text().splitlines(), 1) if marker in line]
+    assert len(lines) == 1, f"marker {marker!r} must be unique, found on lines {lines}"
+    return lines[0]
+
+
+def problems_of(path: Path, *, countries: bool = True) -> list[str]:
+    return validate_document(read_config_file(path), countries=countries)
+
+
+def write_tiny_source(path: Path) -> None:
+    """A two-country GeoJSON with Natural Earth-like fields."""
+    geometries = np.array([shapely.box(0, 0, 2, 2), shapely.box(10, 10, 12, 12)], dtype=object)
+    pyogrio.raw.write(
+        str(path), geometry=shapely.to_wkb(geometries),
+        field_data=[np.array(["AAA", "BBB"], dtype=object),
+                    np.array(["Alphaland", "Betaland"], dtype=object)],
+        fields=["ADM0_A3", "NAME_EN"], geometry_type="Polygon", crs="EPSG:4326",
+        driver="GeoJSON",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference configuration and defaults
+
+
+@pytest.fixture(scope="module")
+def reference_config() -> ProjectConfig:
+    return load_config(REFERENCE)
+
+
+def test_reference_config_loads(reference_config: ProjectConfig) -> None:
+    config = reference_config
+    assert config.output_dir == "dist"
+    assert config.public_url == "http://127.0.0.1:8000"
+    assert config.map_ids == [REFERENCE_ID]
+    spec = config.map(REFERENCE_ID)
+    assert spec.title == "North Korean troops in Russia's war against Ukraine"
+    assert [(g.label, g.color, g.countries) for g in spec.highlight] == [
+        ("Ukraine", "#1f5fbf", ("UKR",)),
+        ("Russia", "#d62828", ("RUS",)),
+        ("North Korea", "#f28e1c", ("North Korea",)),
+    ]
+    # the folded caption becomes one line with single spaces
+    assert spec.caption.startswith("Since autumn 2024 North Korea has sent soldiers")
+    assert "\n" not in spec.caption
+    assert "  " not in spec.caption
+    assert spec.caption.endswith("internationally recognised borders.")
+    assert spec.author == "tilepress contributors"
+    assert spec.date == "2026-11-27"
+    assert (spec.license, spec.license_name, spec.license_url) == (
+        "CC-BY-SA-4.0", "CC BY-SA 4.0", "https://creativecommons.org/licenses/by-sa/4.0/")
+    assert (spec.base_color, spec.border_color, spec.ocean_color) == (
+        "#e6e3dc", "#ffffff", "#cfe1f2")
+    assert spec.extent == "world"
+    assert spec.projection == "auto"
+    assert (spec.min_zoom, spec.max_zoom) == (0, 6)
+    assert spec.labels == "highlighted"
+    assert (spec.page.size, spec.page.orientation) == ("A4", "landscape")
+    assert spec.source.name == BUILTIN_SOURCE
+    assert spec.source.sha256 == BUILTIN_SOURCE_SHA256
+    assert spec.source.path is not None
+    assert Path(spec.source.path).is_file()
+    assert Path(spec.source.path).name == "ne_10m_admin_0_countries_deu.zip"
+    assert set(config.sources) == {BUILTIN_SOURCE}
+
+
+def test_unknown_map_id_names_the_known_ones(reference_config: ProjectConfig) -> None:
+    config = reference_config
+    with pytest.raises(ConfigError) as caught:
+        config.map("nope")
+    assert "'nope'" in str(caught.value)
+    assert REFERENCE_ID in str(caught.value)
+
+
+def test_defaults_are_filled_in(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        maps:
+          - id: minimal
+            title: "  Minimal map  "
+            highlight:
+              - label: Ukraine
+                color: red
+                countries: [UKR]
+    """)
+    config = load_config(path)
+    assert config.output_dir == "dist"
+    assert config.public_url == "http://127.0.0.1:8000"
+    spec = config.maps[0]
+    assert spec.title == "Minimal map"
+    assert (spec.min_zoom, spec.max_zoom) == (0, 6)
+    assert (spec.page.size, spec.page.orientation) == ("A4", "landscape")
+    assert spec.license == "CC-BY-SA-4.0"
+    assert spec.license_name == "CC BY-SA 4.0"
+    assert spec.license_url == "https://creativecommons.org/licenses/by-sa/4.0/"
+    assert spec.source.name == "natural-earth"
+    assert spec.source.sha256 == BUILTIN_SOURCE_SHA256
+    assert spec.source.code_field == "ADM0_A3"
+    assert spec.source.name_field == "NAME_EN"
+    assert (spec.base_color, spec.border_color, spec.ocean_color) == (
+        "#e4e1da", "#ffffff", "#d4e4f1")
+    assert spec.highlight[0].color == "#ff0000"
+    assert spec.extent == "auto"
+    assert spec.projection == "auto"
+    assert spec.labels == "highlighted"
+    assert spec.author == "tilepress"
+    assert spec.caption == ""
+    assert spec.date is None
+    assert spec.public_url == "http://127.0.0.1:8000"
+
+
+def test_partial_objects_get_the_missing_defaults(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        public_url: "https://maps.example.org/tiles/"
+        maps:
+          - id: explicit
+            title: Explicit
+            license: MIT
+            license_url: https://opensource.org/license/mit
+            projection: 3035
+            extent: [20, 40, 45, 55]
+            zoom: {max: 9}
+            page: {orientation: portrait}
+            highlight:
+              - label: Ukraine
+                color: "#ABC"
+                countries: [ukraine]
+    """)
+    spec = load_config(path).maps[0]
+    assert spec.public_url == "https://maps.example.org/tiles"
+    assert (spec.license, spec.license_name, spec.license_url) == (
+        "MIT", "MIT", "https://opensource.org/license/mit")
+    assert spec.projection == "EPSG:3035"
+    assert spec.extent == (20.0, 40.0, 45.0, 55.0)
+    assert all(isinstance(v, float) for v in spec.extent)
+    assert (spec.min_zoom, spec.max_zoom) == (0, 9)
+    assert (spec.page.size, spec.page.orientation) == ("A4", "portrait")
+    assert spec.highlight[0].color == "#aabbcc"
+
+
+def test_every_licence_in_the_table_resolves_to_name_and_url() -> None:
+    for license_id, (name, url) in LICENSES.items():
+        config = config_from_mapping({
+            "maps": [{"id": "m", "title": "T", "license": license_id,
+                      "highlight": [{"label": "x", "color": "red", "countries": ["AAA"]}],
+                      "source": "tiny"}],
+            "sources": {"tiny": {"url": "https://example.org/tiny.zip", "sha256": "a" * 64}},
+        })
+        spec = config.maps[0]
+        assert (spec.license_name, spec.license_url) == (name, url)
+        assert url.startswith("https://creativecommons.org/")
+
+
+def test_map_spec_round_trips_through_json(reference_config: ProjectConfig) -> None:
+    spec = reference_config.maps[0]
+    again = map_from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec
+
+    extent_spec = map_from_dict({**json.loads(json.dumps(spec.to_dict())),
+                                 "extent": [170.0, -25.0, -170.0, -10.0]})
+    assert extent_spec.extent == (170.0, -25.0, -170.0, -10.0)
+
+
+def test_url_source_not_downloaded_yet_is_accepted(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, """
+        sources:
+          ne50:
+            url: https://example.org/natural-earth/ne_50m_admin_0_countries.zip?download=1
+            sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+        maps:
+          - id: remote
+            title: Remote
+            source: ne50
+            highlight:
+              - label: Anything
+                color: blue
+                countries: [Not checked before the download]
+    """)
+    config = load_config(path)
+    source = config.maps[0].source
+    assert source.name == "ne50"
+    assert source.path is None
+    assert source.local_path == "data/ne50.zip"
+    assert source.code_field == "ADM0_A3"
+    assert set(config.sources) == {"natural-earth", "ne50"}
+
+
+def test_local_source_relative_to_working_folder(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_tiny_source(tmp_path / "tiny.geojson")
+    path = write(tmp_path, """
+        sources:
+          tiny: {path: tiny.geojson}
+        maps:
+          - id: tiny-map
+            title: Tiny
+            source: tiny
+            highlight:
+              - label: A
+                color: green
+                countries: [alphaland, BBB]
+    """)
+    spec = load_config(path).maps[0]
+    assert spec.source == SourceSpec(name="tiny", path="tiny.geojson")
+    assert spec.highlight[0].color == "#008000"
+
+    # country names are checked against that source, not against Natural Earth
+    bad = write(tmp_path, path.read_text().replace("alphaland", "Alfaland"), "bad.yaml")
+    problems = problems_of(bad)
+    assert len(problems) == 1
+    line = line_of(bad, "Alfaland")
+    assert problems[0].startswith(f"{bad}:{line}: maps[0].highlight[0].countries[0]: ")
+    assert "unknown country 'Alfaland'" in problems[0]
+    assert "(source 'tiny')" in problems[0]
+    assert "did you mean Alphaland (AAA)" in problems[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Colours and projections
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("red", "#ff0000"),
+        ("RED", "#ff0000"),
+        (" steelblue ", "#4682b4"),
+        ("#ABC", "#aabbcc"),
+        ("#0057B7", "#0057b7"),
+        ("rgb(0, 87, 183)", "#0057b7"),
+        ("rgb(0,87,183)", "#0057b7"),
+    ],
+)
+def test_normalize_color_accepts(value: str, expected: str) -> None:
+    assert normalize_color(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("#12345", "'#12345' is not a colour; use '#rrggbb', '#rgb', 'rgb(r, g, b)' or a CSS name"),
+        ("#11223344", "'#11223344' has an alpha channel; give an opaque colour like '#0057b7'"),
+        ("#1234", "'#1234' has an alpha channel"),
+        ("notacolour", "'notacolour' is not a colour"),
+        ("rgb(0, 87)", "'rgb(0, 87)' is not a colour"),
+        ("", "'' is not a colour"),
+        (255, "colour must be a string like '#0057b7', got 255"),
+        (None, "colour must be a string like '#0057b7', got None"),
+    ],
+)
+def test_normalize_color_rejects_with_reason(value: object, reason: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        normalize_color(value)
+    assert str(caught.value).startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (3035, "EPSG:3035"),
+        ("3035", "EPSG:3035"),
+        (" 3857 ", "EPSG:3857"),
+        ("epsg:3035", "EPSG:3035"),
+        ("EPSG:54030", "EPSG:54030"),
+        ("+proj=robin +lon_0=0", "+proj=robin +lon_0=0"),
+        ("ESRI:54030", "ESRI:54030"),
+    ],
+)
+def test_normalize_projection(value: str | int, expected: str) -> None:
+    assert normalize_projection(value) == expected
+
+
+def test_format_key_path() -> None:
+    assert format_key_path(("maps", 0, "highlight", 2, "countries", 1)) == (
+        "maps[0].highlight[2].countries[1]")
+    assert format_key_path(("sources", "mine", "path")) == "sources.mine.path"
+    assert format_key_path(()) == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input: one problem each, with file, line and key path
+
+GOOD_GROUP = """\
+    highlight:
+      - label: A
+        color: red
+        countries: [UKR]
+"""
+
+BAD_CASES = [
+    pytest.param(
+        "maps:\n  - id: one   # MARK\n" + GOOD_GROUP,
+        "maps[0]", "'title' is a required property", id="missing-title"),
+    pytest.param(
+        "maps:\n  - id: Bad Id   # MARK\n    title: T\n" + GOOD_GROUP,
+        "maps[0].id", "'Bad Id' is not a slug: use lowercase letters, digits, '-' and '_'",
+        id="bad-slug"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n" + GOOD_GROUP
+        + "  - id: one   # MARK\n    title: Again\n" + GOOD_GROUP,
+        "maps[1].id", "map 'one' is defined twice; ids must be unique", id="duplicate-id"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    highlight:\n      - label: A\n"
+        "        color: notacolour   # MARK\n        countries: [UKR]\n",
+        "maps[0].highlight[0].color", "map 'one': 'notacolour' is not a colour",
+        id="invalid-group-colour"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    ocean_color: '#11223344'   # MARK\n" + GOOD_GROUP,
+        "maps[0].ocean_color", "map 'one': '#11223344' has an alpha channel",
+        id="alpha-ocean-colour"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    extent: [1, 2, 3]   # MARK\n" + GOOD_GROUP,
+        "maps[0].extent",
+        "map 'one': extent must be [west, south, east, north] (4 numbers), `world` or `auto`, "
+        "got [1, 2, 3]",
+        id="extent-three-numbers"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    extent: [10, 50, 20, 50]   # MARK\n" + GOOD_GROUP,
+        "maps[0].extent", "need -90 <= south < north <= 90, got south=50, north=50",
+        id="extent-south-not-below-north"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    extent: [200, 10, 20, 50]   # MARK\n"
+        + GOOD_GROUP,
+        "maps[0].extent", "west and east must lie within -180..180 degrees, got 200 and 20",
+        id="extent-lon-200"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    extent: [10, 10, 10, 50]   # MARK\n"
+        + GOOD_GROUP,
+        "maps[0].extent", "west equals east", id="extent-no-width"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    extent: europe   # MARK\n" + GOOD_GROUP,
+        "maps[0].extent", "'europe' is not valid under any of the given schemas",
+        id="extent-unknown-word"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    zoom: {min: 5, max: 3}   # MARK\n" + GOOD_GROUP,
+        "maps[0].zoom", "zoom range must satisfy 0 <= min <= max <= 16, got min=5, max=3",
+        id="zoom-min-above-max"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    zoom: {min: 0, max: 17}   # MARK\n" + GOOD_GROUP,
+        "maps[0].zoom", "got min=0, max=17", id="zoom-max-above-16"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    source: natural-erth   # MARK\n" + GOOD_GROUP,
+        "maps[0].source",
+        "map 'one': unknown source 'natural-erth'; did you mean natural-earth?",
+        id="unknown-source"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    license: MIT   # MARK\n" + GOOD_GROUP,
+        "maps[0].license",
+        "map 'one': licence 'MIT' is not one of CC-BY-SA-4.0, CC-BY-4.0, CC-BY-NC-SA-4.0, "
+        "CC-BY-NC-4.0, CC-BY-ND-4.0, CC0-1.0; give its `license_url` too",
+        id="licence-without-url"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    projection: '+proj=nonsense'   # MARK\n"
+        + GOOD_GROUP,
+        "maps[0].projection", "map 'one': PROJ cannot build '+proj=nonsense'",
+        id="bad-proj-string"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    projection: EPSG:4326   # MARK\n" + GOOD_GROUP,
+        "maps[0].projection",
+        "map 'one': 'EPSG:4326' is a geographic CRS; give a projected one (or `auto`)",
+        id="geographic-projection"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    labels: some   # MARK\n" + GOOD_GROUP,
+        "maps[0].labels", "'some' is not one of ['highlighted', 'all', 'none']",
+        id="labels-enum"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    page:\n      size: A5   # MARK\n" + GOOD_GROUP,
+        "maps[0].page.size", "'A5' is not one of ['A4', 'A3', 'Letter']", id="page-size"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    zoom: {min: 0, max: six}   # MARK\n"
+        + GOOD_GROUP,
+        "maps[0].zoom.max", "'six' is not of type 'integer'", id="zoom-not-integer"),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    highlight:\n      - label: A\n"
+        "        color: red\n        countries: []   # MARK\n",
+        "maps[0].highlight[0].countries", "[] should be non-empty", id="empty-countries"),
+    pytest.param(
+        "public_url: 'ftp://example.org'   # MARK\nmaps:\n  - id: one\n    title: T\n"
+        + GOOD_GROUP,
+        "public_url", "'ftp://example.org' does not match", id="public-url-scheme"),
+    pytest.param(
+        "sources:\n  mine:\n    path: nowhere/file.gpkg   # MARK\n"
+        "maps:\n  - id: one\n    title: T\n" + GOOD_GROUP,
+        "sources.mine.path", "source 'mine': no such file 'nowhere/file.gpkg' "
+        "(paths are relative to the working folder",
+        id="source-path-missing"),
+    pytest.param(
+        "sources:\n  mine:   # MARK\n    path: here.gpkg\n    url: https://example.org/x.zip\n"
+        "maps:\n  - id: one\n    title: T\n" + GOOD_GROUP,
+        "sources.mine", "a source needs either `path`, or `url` together with `sha256`",
+        id="source-path-and-url"),
+    pytest.param(
+        "sources:\n  mine:   # MARK\n    url: https://example.org/x.zip\n"
+        "maps:\n  - id: one\n    title: T\n" + GOOD_GROUP,
+        "sources.mine", "a source needs either `path`, or `url` together with `sha256`",
+        id="source-url-without-sha256"),
+    pytest.param(
+        "sources:\n  mine:\n    url: https://example.org/x.zip\n"
+        "    sha256: abc   # MARK\nmaps:\n  - id: one\n    title: T\n" + GOOD_GROUP,
+        "sources.mine.sha256", "'abc' does not match", id="source-short-sha256"),
+]
+
+
+@pytest.mark.parametrize(("text", "key_path", "message"), BAD_CASES)
+def test_bad_input_names_file_line_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, key_path: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, text)
+    # country checks read the whole Natural Earth file: they have their own tests below
+    problems = problems_of(path, countries=False)
+    assert len(problems) == 1, problems
+    prefix = f"{path}:{line_of(path, '# MARK')}: {key_path}: "
+    assert problems[0].startswith(prefix), problems[0]
+    assert message in problems[0]
+
+
+def test_unknown_country_suggests_closest_names(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        maps:
+          - id: one
+            title: T
+            highlight:
+              - label: East
+                color: red
+                countries:
+                  - RUS
+                  - Ukrain
+    """)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    problems = caught.value.problems
+    assert len(problems) == 1
+    line = line_of(path, "- Ukrain")
+    assert problems[0] == (
+        f"{path}:{line}: maps[0].highlight[0].countries[1]: map 'one': unknown country "
+        "'Ukrain' in group 'East' (source 'natural-earth'); "
+        "did you mean Ukraine (UKR), Bahrain (BHR), Iran (IRN)?"
+    )
+
+
+def test_unknown_country_without_any_close_name(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        maps:
+          - id: one
+            title: T
+            highlight:
+              - {label: X, color: red, countries: [Qqqqqqqqqqqq]}
+    """)
+    problems = problems_of(path)
+    assert len(problems) == 1
+    line = line_of(path, "Qqqqqqqqqqqq")
+    assert problems[0].startswith(f"{path}:{line}: maps[0].highlight[0].countries[0]: ")
+    assert problems[0].endswith("unknown country 'Qqqqqqqqqqqq' in group 'X' "
+                                "(source 'natural-earth')")
+
+
+def test_country_in_two_groups(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        maps:
+          - id: one
+            title: T
+            highlight:
+              - label: Occupier
+                color: red
+                countries: [RUS, UKR]
+              - label: Occupied
+                color: blue
+                countries: [ukraine]   # MARK
+    """)
+    problems = problems_of(path)
+    assert problems == [
+        f"{path}:{line_of(path, '# MARK')}: maps[0].highlight[1].countries[0]: map 'one': "
+        "Ukraine ('ukraine') is in two groups, 'Occupier' and 'Occupied'"
+    ]
+
+
+def test_all_problems_are_reported_together(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        maps:
+          - id: one
+            title: One
+            source: natural-erth
+            extent: [1, 2, 3]
+            zoom: {min: 7, max: 17}
+            license: MIT
+            projection: "+proj=nonsense"
+            base_color: "#12345"
+            highlight:
+              - label: A
+                color: "#11223344"
+                countries: [UKR]
+          - id: one   # second
+            title: Two
+            extent: [200, 10, 20, 5]
+            projection: "EPSG:4326"
+            highlight:
+              - label: A
+                color: notacolour
+                countries: [Ukrain, RUS]
+              - label: B
+                color: blue
+                countries: [Russia]
+        sources:
+          mine:
+            path: nowhere/file.gpkg
+    """)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    problems = caught.value.problems
+    expected = [
+        ("nowhere/file.gpkg", "sources.mine.path", "no such file"),
+        ("source: natural-erth", "maps[0].source", "did you mean natural-earth?"),
+        ('base_color: "#12345"', "maps[0].base_color", "'#12345' is not a colour"),
+        ('color: "#11223344"', "maps[0].highlight[0].color", "alpha channel"),
+        ("extent: [1, 2, 3]", "maps[0].extent", "(4 numbers)"),
+        ("+proj=nonsense", "maps[0].projection", "PROJ cannot build"),
+        ("zoom: {min: 7", "maps[0].zoom", "got min=7, max=17"),
+        ("license: MIT", "maps[0].license", "give its `license_url` too"),
+        ("- id: one   # second", "maps[1].id", "defined twice"),
+        ("color: notacolour", "maps[1].highlight[0].color", "'notacolour' is not a colour"),
+        ("extent: [200", "maps[1].extent", "got 200 and 20"),
+        ("EPSG:4326", "maps[1].projection", "geographic CRS"),
+        ("[Ukrain, RUS]", "maps[1].highlight[0].countries[0]", "did you mean Ukraine (UKR)"),
+        ("[Russia]", "maps[1].highlight[1].countries[0]", "is in two groups, 'A' and 'B'"),
+    ]
+    assert len(problems) == len(expected), "\n".join(problems)
+    for marker, key_path, fragment in expected:
+        prefix = f"{path}:{line_of(path, marker)}: {key_path}: "
+        matching = [p for p in problems if p.startswith(prefix) and fragment in p]
+        assert len(matching) == 1, (prefix, fragment, problems)
+    text = str(caught.value)
+    assert text.startswith(f"14 problem(s) in the configuration {path}:\n")
+    assert text.count("\n  - ") == 14
+
+
+def test_schema_problems_are_reported_together(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        output_dir: 5
+        maps:
+          - id: Bad Id
+            highlight:
+              - label: A
+                color: red
+                countries: [UKR]
+            extra: 1
+          - id: fine
+            title: Fine
+            highlight: []
+    """)
+    problems = problems_of(path)
+    assert len(problems) == 5, problems
+    joined = "\n".join(problems)
+    assert f"{path}:1: output_dir: 5 is not of type 'string'" in joined
+    assert f"{path}:3: maps[0]: 'title' is a required property" in joined
+    assert f"{path}:3: maps[0].id: 'Bad Id' is not a slug" in joined
+    assert f"{path}:8: maps[0].extra: unknown key 'extra'; allowed here: author, base_color" in joined
+    assert f"{path}:11: maps[1].highlight: [] should be non-empty" in joined
+
+
+def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        # a comment first
+        output_dir: dist
+        maps:
+          - id: one
+            title: T
+            highlight:
+              - {label: A, color: red, countries: [UKR]}
+        colour: blue
+    """)
+    problems = problems_of(path)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{path}:")
+    assert "colour: unknown key 'colour'; allowed here: maps, output_dir" in problems[0]
+    assert problems[0].endswith("allowed here: maps, output_dir, public_url, sources")
+
+
+def test_unknown_top_level_key_names_its_own_line(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        # a comment first
+        output_dir: dist
+        maps:
+          - id: one
+            title: T
+            highlight:
+              - {label: A, color: red, countries: [UKR]}
+        colour: blue
+    """)
+    problems = problems_of(path)
+    assert problems[0].startswith(f"{path}:{line_of(path, 'colour: blue')}: ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Files that cannot be read
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        output_dir: dist
+        maps:
+          - id: a
+            title: x: y
+    """)
+    with pytest.raises(ConfigError) as caught:
+        read_config_file(path)
+    assert caught.value.problems == [
+        f"{path}:4: invalid YAML (mapping values are not allowed here)"]
+    with pytest.raises(ConfigError):
+        load_config(path)
+
+
+def test_yaml_bad_indentation_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, 'output_dir: dist\nmaps:\n  - id: a\n    title: "x"\n   bad: 1\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith(f"{path}:5: invalid YAML (")
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope" / "config.yaml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(missing)
+    assert caught.value.problems == [f"{missing}: no such file"]
+    assert "no such file" in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["", "- a\n- b\n", "just text\n"])
+def test_config_that_is_not_a_mapping(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        read_config_file(path)
+    assert caught.value.problems == [
+        f"{path}: the file must hold a mapping with a `maps:` list"]
+
+
+def test_empty_maps_is_a_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, "output_dir: dist\nmaps: []\n")
+    problems = problems_of(path)
+    assert problems == [f"{path}:2: maps: [] should be non-empty"]
+
+
+def test_missing_maps_key_is_a_config_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, "output_dir: dist\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith(f"{path}:")
+    assert "maps" in caught.value.problems[0]
+
+
+def test_unquoted_date_is_kept_as_written(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        maps:
+          - id: one
+            title: T
+            date: 2026-11-27
+            highlight:
+              - {label: A, color: red, countries: [UKR]}
+    """)
+    assert load_config(path).maps[0].date == "2026-11-27"
+
+
+def test_meaning_is_checked_beside_schema_problems(tmp_path: Path) -> None:
+    """A schema problem in one map does not hide a bad colour in another."""
+    path = write(tmp_path, """
+        maps:
+          - id: one
+            title: T
+            highlight: []
+          - id: two
+            title: T
+            highlight:
+              - {label: A, color: reddish, countries: [UKR]}
+    """)
+    joined = "\\n".join(problems_of(path, countries=False))
+    assert "maps[0].highlight: [] should be non-empty" in joined
+    assert "maps[1].highlight[0].color: map 'two': 'reddish' is not a colour" in joined
