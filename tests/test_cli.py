@@ -63,13 +63,12 @@ def test_help_lists_the_commands(runner: CliRunner) -> None:
         assert command in steps.output
 
 
-def test_check_config_of_the_reference(runner: CliRunner,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_config_of_the_reference(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
     result = runner.invoke(main, ["check-config", "config/config.yaml"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "ukraine-russia-north-korea: \"North Korean troops in Russia's war against Ukraine\"; "
+        'ukraine-russia-north-korea: "North Korean troops in Russia\'s war against Ukraine"; '
         "Ukraine #1f5fbf, Russia #d62828, North Korea #f28e1c; zoom 0-6; page A4 landscape",
         "config/config.yaml: OK, 1 map(s)",
     ]
@@ -77,10 +76,12 @@ def test_check_config_of_the_reference(runner: CliRunner,
 
 
 def test_check_config_without_sources_from_another_folder(
-        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "remote.yaml"
-    config.write_text(textwrap.dedent("""\
+    config.write_text(
+        textwrap.dedent("""\
         sources:
           ne50:
             url: https://example.org/ne_50m_admin_0_countries.zip
@@ -93,13 +94,15 @@ def test_check_config_without_sources_from_another_folder(
             page: {size: A3, orientation: portrait}
             highlight:
               - {label: Somewhere, color: "rgb(0, 87, 183)", countries: [XYZ]}
-    """))
+    """)
+    )
     result = runner.invoke(main, ["check-config", "--no-sources", str(config)])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == (
         "remote: 'Remote'; Somewhere #0057b7; zoom 0-4; page A3 portrait "
-        "(source 'ne50' not downloaded yet: countries unchecked)")
+        "(source 'ne50' not downloaded yet: countries unchecked)"
+    )
     assert lines[1] == f"{config}: OK, 1 map(s)"
 
 
@@ -112,10 +115,13 @@ def test_check_config_reports_every_problem(runner: CliRunner, bad_config: Path)
     assert err.startswith(f"tilepress: error: 4 problem(s) in the configuration {bad_config}:\n")
     assert f"  - {bad_config}:8: maps[0].highlight[0].color: map 'broken': 'notacolour' " in err
     assert f"  - {bad_config}:5: maps[0].projection: map 'broken': 'EPSG:4326' is a geographic" in (
-        err)
+        err
+    )
     assert f"  - {bad_config}:4: maps[0].zoom: map 'broken': zoom range must satisfy" in err
-    assert (f"  - {bad_config}:9: maps[0].highlight[0].countries[0]: map 'broken': unknown "
-            "country 'Ukrain'") in err
+    assert (
+        f"  - {bad_config}:9: maps[0].highlight[0].countries[0]: map 'broken': unknown "
+        "country 'Ukrain'"
+    ) in err
     assert "did you mean Ukraine (UKR)" in err
     assert "Traceback" not in err
 
@@ -136,9 +142,9 @@ def test_check_config_yaml_syntax_error(runner: CliRunner, tmp_path: Path) -> No
     assert f"{path}:3: invalid YAML (mapping values are not allowed here)" in result.stderr
 
 
-def test_run_stops_on_a_bad_config_before_snakemake(runner: CliRunner, bad_config: Path,
-                                                    tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_stops_on_a_bad_config_before_snakemake(
+    runner: CliRunner, bad_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["run", "--configfile", str(bad_config), "--dry-run"])
     assert result.exit_code == 1
@@ -148,31 +154,37 @@ def test_run_stops_on_a_bad_config_before_snakemake(runner: CliRunner, bad_confi
 
 
 def test_step_verify(runner: CliRunner) -> None:
-    good = runner.invoke(main, ["step", "verify", "--sha256", BUILTIN_SOURCE_SHA256,
-                                "--name", "natural-earth", str(DATA)])
+    good = runner.invoke(
+        main,
+        ["step", "verify", "--sha256", BUILTIN_SOURCE_SHA256, "--name", "natural-earth", str(DATA)],
+    )
     assert good.exit_code == 0, good.output
     assert good.output == ""
 
     wrong = "f" * 64
-    bad = runner.invoke(main, ["step", "verify", "--sha256", wrong, "--name", "natural-earth",
-                               str(DATA)])
+    bad = runner.invoke(
+        main, ["step", "verify", "--sha256", wrong, "--name", "natural-earth", str(DATA)]
+    )
     assert bad.exit_code == 1
     assert bad.stderr.startswith(
         f"tilepress: error: source 'natural-earth': SHA-256 of {DATA} is "
-        f"{BUILTIN_SOURCE_SHA256}, but the configuration expects {wrong}\n  hint: ")
+        f"{BUILTIN_SOURCE_SHA256}, but the configuration expects {wrong}\n  hint: "
+    )
     assert "Traceback" not in bad.output
 
 
 def test_step_verify_of_a_missing_file(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(main, ["step", "verify", "--sha256", "f" * 64, "--name", "mine",
-                                  str(tmp_path / "gone.zip")])
+    result = runner.invoke(
+        main, ["step", "verify", "--sha256", "f" * 64, "--name", "mine", str(tmp_path / "gone.zip")]
+    )
     assert result.exit_code == 1
     assert "source 'mine': no such file" in result.stderr
 
 
 def test_step_with_a_bad_spec(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(main, ["step", "style", "--spec", json.dumps({"id": "x"}),
-                                  "--out", str(tmp_path / "out")])
+    result = runner.invoke(
+        main, ["step", "style", "--spec", json.dumps({"id": "x"}), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 1
     assert "--spec is not a map specification" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -183,7 +195,11 @@ def test_console_script_reports_a_bad_config(bad_config: Path, tmp_path: Path) -
     assert script.is_file()
     completed = subprocess.run(
         [str(script), "check-config", str(bad_config)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert completed.returncode == 1
     assert completed.stdout == ""

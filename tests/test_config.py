@@ -54,10 +54,15 @@ def write_tiny_source(path: Path) -> None:
     """A two-country GeoJSON with Natural Earth-like fields."""
     geometries = np.array([shapely.box(0, 0, 2, 2), shapely.box(10, 10, 12, 12)], dtype=object)
     pyogrio.raw.write(
-        str(path), geometry=shapely.to_wkb(geometries),
-        field_data=[np.array(["AAA", "BBB"], dtype=object),
-                    np.array(["Alphaland", "Betaland"], dtype=object)],
-        fields=["ADM0_A3", "NAME_EN"], geometry_type="Polygon", crs="EPSG:4326",
+        str(path),
+        geometry=shapely.to_wkb(geometries),
+        field_data=[
+            np.array(["AAA", "BBB"], dtype=object),
+            np.array(["Alphaland", "Betaland"], dtype=object),
+        ],
+        fields=["ADM0_A3", "NAME_EN"],
+        geometry_type="Polygon",
+        crs="EPSG:4326",
         driver="GeoJSON",
     )
 
@@ -91,9 +96,15 @@ def test_reference_config_loads(reference_config: ProjectConfig) -> None:
     assert spec.author == "tilepress contributors"
     assert spec.date == "2026-11-27"
     assert (spec.license, spec.license_name, spec.license_url) == (
-        "CC-BY-SA-4.0", "CC BY-SA 4.0", "https://creativecommons.org/licenses/by-sa/4.0/")
+        "CC-BY-SA-4.0",
+        "CC BY-SA 4.0",
+        "https://creativecommons.org/licenses/by-sa/4.0/",
+    )
     assert (spec.base_color, spec.border_color, spec.ocean_color) == (
-        "#e6e3dc", "#ffffff", "#cfe1f2")
+        "#e6e3dc",
+        "#ffffff",
+        "#cfe1f2",
+    )
     assert spec.extent == "world"
     assert spec.projection == "auto"
     assert (spec.min_zoom, spec.max_zoom) == (0, 6)
@@ -116,7 +127,9 @@ def test_unknown_map_id_names_the_known_ones(reference_config: ProjectConfig) ->
 
 
 def test_defaults_are_filled_in(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         maps:
           - id: minimal
             title: "  Minimal map  "
@@ -124,7 +137,8 @@ def test_defaults_are_filled_in(tmp_path: Path) -> None:
               - label: Ukraine
                 color: red
                 countries: [UKR]
-    """)
+    """,
+    )
     config = load_config(path)
     assert config.output_dir == "dist"
     assert config.public_url == "http://127.0.0.1:8000"
@@ -140,7 +154,10 @@ def test_defaults_are_filled_in(tmp_path: Path) -> None:
     assert spec.source.code_field == "ADM0_A3"
     assert spec.source.name_field == "NAME_EN"
     assert (spec.base_color, spec.border_color, spec.ocean_color) == (
-        "#e4e1da", "#ffffff", "#d4e4f1")
+        "#e4e1da",
+        "#ffffff",
+        "#d4e4f1",
+    )
     assert spec.highlight[0].color == "#ff0000"
     assert spec.extent == "auto"
     assert spec.projection == "auto"
@@ -152,7 +169,9 @@ def test_defaults_are_filled_in(tmp_path: Path) -> None:
 
 
 def test_partial_objects_get_the_missing_defaults(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         public_url: "https://maps.example.org/tiles/"
         maps:
           - id: explicit
@@ -167,11 +186,15 @@ def test_partial_objects_get_the_missing_defaults(tmp_path: Path) -> None:
               - label: Ukraine
                 color: "#ABC"
                 countries: [ukraine]
-    """)
+    """,
+    )
     spec = load_config(path).maps[0]
     assert spec.public_url == "https://maps.example.org/tiles"
     assert (spec.license, spec.license_name, spec.license_url) == (
-        "MIT", "MIT", "https://opensource.org/license/mit")
+        "MIT",
+        "MIT",
+        "https://opensource.org/license/mit",
+    )
     assert spec.projection == "EPSG:3035"
     assert spec.extent == (20.0, 40.0, 45.0, 55.0)
     assert all(isinstance(v, float) for v in spec.extent)
@@ -182,12 +205,20 @@ def test_partial_objects_get_the_missing_defaults(tmp_path: Path) -> None:
 
 def test_every_licence_in_the_table_resolves_to_name_and_url() -> None:
     for license_id, (name, url) in LICENSES.items():
-        config = config_from_mapping({
-            "maps": [{"id": "m", "title": "T", "license": license_id,
-                      "highlight": [{"label": "x", "color": "red", "countries": ["AAA"]}],
-                      "source": "tiny"}],
-            "sources": {"tiny": {"url": "https://example.org/tiny.zip", "sha256": "a" * 64}},
-        })
+        config = config_from_mapping(
+            {
+                "maps": [
+                    {
+                        "id": "m",
+                        "title": "T",
+                        "license": license_id,
+                        "highlight": [{"label": "x", "color": "red", "countries": ["AAA"]}],
+                        "source": "tiny",
+                    }
+                ],
+                "sources": {"tiny": {"url": "https://example.org/tiny.zip", "sha256": "a" * 64}},
+            }
+        )
         spec = config.maps[0]
         assert (spec.license_name, spec.license_url) == (name, url)
         assert url.startswith("https://creativecommons.org/")
@@ -198,15 +229,19 @@ def test_map_spec_round_trips_through_json(reference_config: ProjectConfig) -> N
     again = map_from_dict(json.loads(json.dumps(spec.to_dict())))
     assert again == spec
 
-    extent_spec = map_from_dict({**json.loads(json.dumps(spec.to_dict())),
-                                 "extent": [170.0, -25.0, -170.0, -10.0]})
+    extent_spec = map_from_dict(
+        {**json.loads(json.dumps(spec.to_dict())), "extent": [170.0, -25.0, -170.0, -10.0]}
+    )
     assert extent_spec.extent == (170.0, -25.0, -170.0, -10.0)
 
 
-def test_url_source_not_downloaded_yet_is_accepted(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_url_source_not_downloaded_yet_is_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         sources:
           ne50:
             url: https://example.org/natural-earth/ne_50m_admin_0_countries.zip?download=1
@@ -219,7 +254,8 @@ def test_url_source_not_downloaded_yet_is_accepted(tmp_path: Path,
               - label: Anything
                 color: blue
                 countries: [Not checked before the download]
-    """)
+    """,
+    )
     config = load_config(path)
     source = config.maps[0].source
     assert source.name == "ne50"
@@ -229,11 +265,14 @@ def test_url_source_not_downloaded_yet_is_accepted(tmp_path: Path,
     assert set(config.sources) == {"natural-earth", "ne50"}
 
 
-def test_local_source_relative_to_working_folder(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_source_relative_to_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     write_tiny_source(tmp_path / "tiny.geojson")
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         sources:
           tiny: {path: tiny.geojson}
         maps:
@@ -244,7 +283,8 @@ def test_local_source_relative_to_working_folder(tmp_path: Path,
               - label: A
                 color: green
                 countries: [alphaland, BBB]
-    """)
+    """,
+    )
     spec = load_config(path).maps[0]
     assert spec.source == SourceSpec(name="tiny", path="tiny.geojson")
     assert spec.highlight[0].color == "#008000"
@@ -317,7 +357,8 @@ def test_normalize_projection(value: str | int, expected: str) -> None:
 
 def test_format_key_path() -> None:
     assert format_key_path(("maps", 0, "highlight", 2, "countries", 1)) == (
-        "maps[0].highlight[2].countries[1]")
+        "maps[0].highlight[2].countries[1]"
+    )
     assert format_key_path(("sources", "mine", "path")) == "sources.mine.path"
     assert format_key_path(()) == ""
 
@@ -335,114 +376,166 @@ GOOD_GROUP = """\
 BAD_CASES = [
     pytest.param(
         "maps:\n  - id: one   # MARK\n" + GOOD_GROUP,
-        "maps[0]", "'title' is a required property", id="missing-title"),
+        "maps[0]",
+        "'title' is a required property",
+        id="missing-title",
+    ),
     pytest.param(
         "maps:\n  - id: Bad Id   # MARK\n    title: T\n" + GOOD_GROUP,
-        "maps[0].id", "'Bad Id' is not a slug: use lowercase letters, digits, '-' and '_'",
-        id="bad-slug"),
+        "maps[0].id",
+        "'Bad Id' is not a slug: use lowercase letters, digits, '-' and '_'",
+        id="bad-slug",
+    ),
     pytest.param(
-        "maps:\n  - id: one\n    title: T\n" + GOOD_GROUP
-        + "  - id: one   # MARK\n    title: Again\n" + GOOD_GROUP,
-        "maps[1].id", "map 'one' is defined twice; ids must be unique", id="duplicate-id"),
+        "maps:\n  - id: one\n    title: T\n"
+        + GOOD_GROUP
+        + "  - id: one   # MARK\n    title: Again\n"
+        + GOOD_GROUP,
+        "maps[1].id",
+        "map 'one' is defined twice; ids must be unique",
+        id="duplicate-id",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    highlight:\n      - label: A\n"
         "        color: notacolour   # MARK\n        countries: [UKR]\n",
-        "maps[0].highlight[0].color", "map 'one': 'notacolour' is not a colour",
-        id="invalid-group-colour"),
+        "maps[0].highlight[0].color",
+        "map 'one': 'notacolour' is not a colour",
+        id="invalid-group-colour",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    ocean_color: '#11223344'   # MARK\n" + GOOD_GROUP,
-        "maps[0].ocean_color", "map 'one': '#11223344' has an alpha channel",
-        id="alpha-ocean-colour"),
+        "maps[0].ocean_color",
+        "map 'one': '#11223344' has an alpha channel",
+        id="alpha-ocean-colour",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    extent: [1, 2, 3]   # MARK\n" + GOOD_GROUP,
         "maps[0].extent",
         "map 'one': extent must be [west, south, east, north] (4 numbers), `world` or `auto`, "
         "got [1, 2, 3]",
-        id="extent-three-numbers"),
+        id="extent-three-numbers",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    extent: [10, 50, 20, 50]   # MARK\n" + GOOD_GROUP,
-        "maps[0].extent", "need -90 <= south < north <= 90, got south=50, north=50",
-        id="extent-south-not-below-north"),
+        "maps[0].extent",
+        "need -90 <= south < north <= 90, got south=50, north=50",
+        id="extent-south-not-below-north",
+    ),
     pytest.param(
-        "maps:\n  - id: one\n    title: T\n    extent: [200, 10, 20, 50]   # MARK\n"
-        + GOOD_GROUP,
-        "maps[0].extent", "west and east must lie within -180..180 degrees, got 200 and 20",
-        id="extent-lon-200"),
+        "maps:\n  - id: one\n    title: T\n    extent: [200, 10, 20, 50]   # MARK\n" + GOOD_GROUP,
+        "maps[0].extent",
+        "west and east must lie within -180..180 degrees, got 200 and 20",
+        id="extent-lon-200",
+    ),
     pytest.param(
-        "maps:\n  - id: one\n    title: T\n    extent: [10, 10, 10, 50]   # MARK\n"
-        + GOOD_GROUP,
-        "maps[0].extent", "west equals east", id="extent-no-width"),
+        "maps:\n  - id: one\n    title: T\n    extent: [10, 10, 10, 50]   # MARK\n" + GOOD_GROUP,
+        "maps[0].extent",
+        "west equals east",
+        id="extent-no-width",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    extent: europe   # MARK\n" + GOOD_GROUP,
-        "maps[0].extent", "'europe' is not valid under any of the given schemas",
-        id="extent-unknown-word"),
+        "maps[0].extent",
+        "'europe' is not valid under any of the given schemas",
+        id="extent-unknown-word",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    zoom: {min: 5, max: 3}   # MARK\n" + GOOD_GROUP,
-        "maps[0].zoom", "zoom range must satisfy 0 <= min <= max <= 16, got min=5, max=3",
-        id="zoom-min-above-max"),
+        "maps[0].zoom",
+        "zoom range must satisfy 0 <= min <= max <= 16, got min=5, max=3",
+        id="zoom-min-above-max",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    zoom: {min: 0, max: 17}   # MARK\n" + GOOD_GROUP,
-        "maps[0].zoom", "got min=0, max=17", id="zoom-max-above-16"),
+        "maps[0].zoom",
+        "got min=0, max=17",
+        id="zoom-max-above-16",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    source: natural-erth   # MARK\n" + GOOD_GROUP,
         "maps[0].source",
         "map 'one': unknown source 'natural-erth'; did you mean natural-earth?",
-        id="unknown-source"),
+        id="unknown-source",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    license: MIT   # MARK\n" + GOOD_GROUP,
         "maps[0].license",
         "map 'one': licence 'MIT' is not one of CC-BY-SA-4.0, CC-BY-4.0, CC-BY-NC-SA-4.0, "
         "CC-BY-NC-4.0, CC-BY-ND-4.0, CC0-1.0; give its `license_url` too",
-        id="licence-without-url"),
+        id="licence-without-url",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    projection: '+proj=nonsense'   # MARK\n"
         + GOOD_GROUP,
-        "maps[0].projection", "map 'one': PROJ cannot build '+proj=nonsense'",
-        id="bad-proj-string"),
+        "maps[0].projection",
+        "map 'one': PROJ cannot build '+proj=nonsense'",
+        id="bad-proj-string",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    projection: EPSG:4326   # MARK\n" + GOOD_GROUP,
         "maps[0].projection",
         "map 'one': 'EPSG:4326' is a geographic CRS; give a projected one (or `auto`)",
-        id="geographic-projection"),
+        id="geographic-projection",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    labels: some   # MARK\n" + GOOD_GROUP,
-        "maps[0].labels", "'some' is not one of ['highlighted', 'all', 'none']",
-        id="labels-enum"),
+        "maps[0].labels",
+        "'some' is not one of ['highlighted', 'all', 'none']",
+        id="labels-enum",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    page:\n      size: A5   # MARK\n" + GOOD_GROUP,
-        "maps[0].page.size", "'A5' is not one of ['A4', 'A3', 'Letter']", id="page-size"),
+        "maps[0].page.size",
+        "'A5' is not one of ['A4', 'A3', 'Letter']",
+        id="page-size",
+    ),
     pytest.param(
-        "maps:\n  - id: one\n    title: T\n    zoom: {min: 0, max: six}   # MARK\n"
-        + GOOD_GROUP,
-        "maps[0].zoom.max", "'six' is not of type 'integer'", id="zoom-not-integer"),
+        "maps:\n  - id: one\n    title: T\n    zoom: {min: 0, max: six}   # MARK\n" + GOOD_GROUP,
+        "maps[0].zoom.max",
+        "'six' is not of type 'integer'",
+        id="zoom-not-integer",
+    ),
     pytest.param(
         "maps:\n  - id: one\n    title: T\n    highlight:\n      - label: A\n"
         "        color: red\n        countries: []   # MARK\n",
-        "maps[0].highlight[0].countries", "[] should be non-empty", id="empty-countries"),
+        "maps[0].highlight[0].countries",
+        "[] should be non-empty",
+        id="empty-countries",
+    ),
     pytest.param(
-        "public_url: 'ftp://example.org'   # MARK\nmaps:\n  - id: one\n    title: T\n"
-        + GOOD_GROUP,
-        "public_url", "'ftp://example.org' does not match", id="public-url-scheme"),
+        "public_url: 'ftp://example.org'   # MARK\nmaps:\n  - id: one\n    title: T\n" + GOOD_GROUP,
+        "public_url",
+        "'ftp://example.org' does not match",
+        id="public-url-scheme",
+    ),
     pytest.param(
         "sources:\n  mine:\n    path: nowhere/file.gpkg   # MARK\n"
         "maps:\n  - id: one\n    title: T\n" + GOOD_GROUP,
-        "sources.mine.path", "source 'mine': no such file 'nowhere/file.gpkg' "
-        "(paths are relative to the working folder",
-        id="source-path-missing"),
+        "sources.mine.path",
+        "source 'mine': no such file 'nowhere/file.gpkg' (paths are relative to the working folder",
+        id="source-path-missing",
+    ),
     pytest.param(
         "sources:\n  mine:   # MARK\n    path: here.gpkg\n    url: https://example.org/x.zip\n"
         "maps:\n  - id: one\n    title: T\n" + GOOD_GROUP,
-        "sources.mine", "a source needs either `path`, or `url` together with `sha256`",
-        id="source-path-and-url"),
+        "sources.mine",
+        "a source needs either `path`, or `url` together with `sha256`",
+        id="source-path-and-url",
+    ),
     pytest.param(
         "sources:\n  mine:   # MARK\n    url: https://example.org/x.zip\n"
         "maps:\n  - id: one\n    title: T\n" + GOOD_GROUP,
-        "sources.mine", "a source needs either `path`, or `url` together with `sha256`",
-        id="source-url-without-sha256"),
+        "sources.mine",
+        "a source needs either `path`, or `url` together with `sha256`",
+        id="source-url-without-sha256",
+    ),
     pytest.param(
         "sources:\n  mine:\n    url: https://example.org/x.zip\n"
         "    sha256: abc   # MARK\nmaps:\n  - id: one\n    title: T\n" + GOOD_GROUP,
-        "sources.mine.sha256", "'abc' does not match", id="source-short-sha256"),
+        "sources.mine.sha256",
+        "'abc' does not match",
+        id="source-short-sha256",
+    ),
 ]
 
 
@@ -461,7 +554,9 @@ def test_bad_input_names_file_line_and_key(
 
 
 def test_unknown_country_suggests_closest_names(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         maps:
           - id: one
             title: T
@@ -471,7 +566,8 @@ def test_unknown_country_suggests_closest_names(tmp_path: Path) -> None:
                 countries:
                   - RUS
                   - Ukrain
-    """)
+    """,
+    )
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     problems = caught.value.problems
@@ -485,23 +581,29 @@ def test_unknown_country_suggests_closest_names(tmp_path: Path) -> None:
 
 
 def test_unknown_country_without_any_close_name(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         maps:
           - id: one
             title: T
             highlight:
               - {label: X, color: red, countries: [Qqqqqqqqqqqq]}
-    """)
+    """,
+    )
     problems = problems_of(path)
     assert len(problems) == 1
     line = line_of(path, "Qqqqqqqqqqqq")
     assert problems[0].startswith(f"{path}:{line}: maps[0].highlight[0].countries[0]: ")
-    assert problems[0].endswith("unknown country 'Qqqqqqqqqqqq' in group 'X' "
-                                "(source 'natural-earth')")
+    assert problems[0].endswith(
+        "unknown country 'Qqqqqqqqqqqq' in group 'X' (source 'natural-earth')"
+    )
 
 
 def test_country_in_two_groups(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         maps:
           - id: one
             title: T
@@ -512,7 +614,8 @@ def test_country_in_two_groups(tmp_path: Path) -> None:
               - label: Occupied
                 color: blue
                 countries: [ukraine]   # MARK
-    """)
+    """,
+    )
     problems = problems_of(path)
     assert problems == [
         f"{path}:{line_of(path, '# MARK')}: maps[0].highlight[1].countries[0]: map 'one': "
@@ -521,7 +624,9 @@ def test_country_in_two_groups(tmp_path: Path) -> None:
 
 
 def test_all_problems_are_reported_together(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         maps:
           - id: one
             title: One
@@ -549,7 +654,8 @@ def test_all_problems_are_reported_together(tmp_path: Path) -> None:
         sources:
           mine:
             path: nowhere/file.gpkg
-    """)
+    """,
+    )
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     problems = caught.value.problems
@@ -580,7 +686,9 @@ def test_all_problems_are_reported_together(tmp_path: Path) -> None:
 
 
 def test_schema_problems_are_reported_together(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         output_dir: 5
         maps:
           - id: Bad Id
@@ -592,19 +700,24 @@ def test_schema_problems_are_reported_together(tmp_path: Path) -> None:
           - id: fine
             title: Fine
             highlight: []
-    """)
+    """,
+    )
     problems = problems_of(path)
     assert len(problems) == 5, problems
     joined = "\n".join(problems)
     assert f"{path}:1: output_dir: 5 is not of type 'string'" in joined
     assert f"{path}:3: maps[0]: 'title' is a required property" in joined
     assert f"{path}:3: maps[0].id: 'Bad Id' is not a slug" in joined
-    assert f"{path}:8: maps[0].extra: unknown key 'extra'; allowed here: author, base_color" in joined
+    assert (
+        f"{path}:8: maps[0].extra: unknown key 'extra'; allowed here: author, base_color" in joined
+    )
     assert f"{path}:11: maps[1].highlight: [] should be non-empty" in joined
 
 
 def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         # a comment first
         output_dir: dist
         maps:
@@ -613,7 +726,8 @@ def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:
             highlight:
               - {label: A, color: red, countries: [UKR]}
         colour: blue
-    """)
+    """,
+    )
     problems = problems_of(path)
     assert len(problems) == 1
     assert problems[0].startswith(f"{path}:")
@@ -622,7 +736,9 @@ def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:
 
 
 def test_unknown_top_level_key_names_its_own_line(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         # a comment first
         output_dir: dist
         maps:
@@ -631,7 +747,8 @@ def test_unknown_top_level_key_names_its_own_line(tmp_path: Path) -> None:
             highlight:
               - {label: A, color: red, countries: [UKR]}
         colour: blue
-    """)
+    """,
+    )
     problems = problems_of(path)
     assert problems[0].startswith(f"{path}:{line_of(path, 'colour: blue')}: ")
 
@@ -641,16 +758,20 @@ def test_unknown_top_level_key_names_its_own_line(tmp_path: Path) -> None:
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         output_dir: dist
         maps:
           - id: a
             title: x: y
-    """)
+    """,
+    )
     with pytest.raises(ConfigError) as caught:
         read_config_file(path)
     assert caught.value.problems == [
-        f"{path}:4: invalid YAML (mapping values are not allowed here)"]
+        f"{path}:4: invalid YAML (mapping values are not allowed here)"
+    ]
     with pytest.raises(ConfigError):
         load_config(path)
 
@@ -677,8 +798,7 @@ def test_config_that_is_not_a_mapping(tmp_path: Path, text: str) -> None:
     path.write_text(text)
     with pytest.raises(ConfigError) as caught:
         read_config_file(path)
-    assert caught.value.problems == [
-        f"{path}: the file must hold a mapping with a `maps:` list"]
+    assert caught.value.problems == [f"{path}: the file must hold a mapping with a `maps:` list"]
 
 
 def test_empty_maps_is_a_problem(tmp_path: Path) -> None:
@@ -697,20 +817,25 @@ def test_missing_maps_key_is_a_config_problem(tmp_path: Path) -> None:
 
 
 def test_unquoted_date_is_kept_as_written(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         maps:
           - id: one
             title: T
             date: 2026-11-27
             highlight:
               - {label: A, color: red, countries: [UKR]}
-    """)
+    """,
+    )
     assert load_config(path).maps[0].date == "2026-11-27"
 
 
 def test_meaning_is_checked_beside_schema_problems(tmp_path: Path) -> None:
     """A schema problem in one map does not hide a bad colour in another."""
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         maps:
           - id: one
             title: T
@@ -719,7 +844,8 @@ def test_meaning_is_checked_beside_schema_problems(tmp_path: Path) -> None:
             title: T
             highlight:
               - {label: A, color: reddish, countries: [UKR]}
-    """)
-    joined = "\\n".join(problems_of(path, countries=False))
+    """,
+    )
+    joined = "\n".join(problems_of(path, countries=False))
     assert "maps[0].highlight: [] should be non-empty" in joined
     assert "maps[1].highlight[0].color: map 'two': 'reddish' is not a colour" in joined

@@ -36,8 +36,9 @@ WORLD = (-180.0, -90.0, 180.0, 90.0)
 
 @pytest.fixture(scope="module")
 def natural_earth() -> CountryTable:
-    spec = SourceSpec(name="natural-earth", path=str(DATA), sha256=BUILTIN_SOURCE_SHA256,
-                      encoding="UTF-8")
+    spec = SourceSpec(
+        name="natural-earth", path=str(DATA), sha256=BUILTIN_SOURCE_SHA256, encoding="UTF-8"
+    )
     return read_countries(spec)
 
 
@@ -88,7 +89,8 @@ def test_lonlat_to_web_mercator() -> None:
     assert x == pytest.approx(WEB_MERCATOR_HALF_WORLD)
     assert y == pytest.approx(WEB_MERCATOR_HALF_WORLD, rel=1e-9)
     assert lonlat_to_web_mercator(10.0, -89.0) == lonlat_to_web_mercator(
-        10.0, -WEB_MERCATOR_MAX_LAT)
+        10.0, -WEB_MERCATOR_MAX_LAT
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,8 +99,15 @@ def test_lonlat_to_web_mercator() -> None:
 
 @pytest.mark.parametrize(
     ("lon", "expected"),
-    [(0.0, 0.0), (180.0, 180.0), (190.0, -170.0), (-190.0, 170.0), (360.0, 0.0),
-     (540.0, 180.0), (-179.5, -179.5)],
+    [
+        (0.0, 0.0),
+        (180.0, 180.0),
+        (190.0, -170.0),
+        (-190.0, 170.0),
+        (360.0, 0.0),
+        (540.0, 180.0),
+        (-179.5, -179.5),
+    ],
 )
 def test_normalize_lon(lon: float, expected: float) -> None:
     assert normalize_lon(lon) == expected
@@ -299,8 +308,9 @@ def test_wrap_to_meridian_dissolves_chukotka(natural_earth: CountryTable) -> Non
 
 
 @pytest.mark.parametrize("lon_0", [150.0, -30.0, 10.0])
-def test_wrap_to_meridian_keeps_longitudes_in_the_window(natural_earth: CountryTable,
-                                                         lon_0: float) -> None:
+def test_wrap_to_meridian_keeps_longitudes_in_the_window(
+    natural_earth: CountryTable, lon_0: float
+) -> None:
     # every country for one meridian; for the others those near 180 or the cut
     codes = None if lon_0 == 150.0 else ("RUS", "FJI", "KIR", "USA", "NZL", "ATA", "ISL", "ESP")
     geometries = natural_earth.geometries if codes is None else country(natural_earth, *codes)
@@ -308,7 +318,9 @@ def test_wrap_to_meridian_keeps_longitudes_in_the_window(natural_earth: CountryT
     assert len(wrapped) == len(geometries)
     assert shapely.is_valid(wrapped).all()
     assert set(shapely.get_type_id(wrapped)) <= {
-        shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON}
+        shapely.GeometryType.POLYGON,
+        shapely.GeometryType.MULTIPOLYGON,
+    }
     for geometry in wrapped:
         lons = shapely.get_coordinates(geometry)[:, 0]
         assert lons.min() >= lon_0 - 180.0 - 1e-9

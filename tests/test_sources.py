@@ -46,8 +46,9 @@ WRONG_SHA = "0" * 64
 @pytest.fixture(scope="module")
 def natural_earth() -> CountryTable:
     """The embedded Natural Earth countries, read once for the module."""
-    spec = SourceSpec(name="natural-earth", path=str(DATA), sha256=BUILTIN_SOURCE_SHA256,
-                      encoding="UTF-8")
+    spec = SourceSpec(
+        name="natural-earth", path=str(DATA), sha256=BUILTIN_SOURCE_SHA256, encoding="UTF-8"
+    )
     return read_countries(spec)
 
 
@@ -55,9 +56,16 @@ def codes_of(table: CountryTable, query: str) -> list[str]:
     return [table.codes[row] for row in table.lookup(query)]
 
 
-def write_layer(path: Path, geometries: list[shapely.Geometry], fields: dict[str, list[str]],
-                *, driver: str, crs: str = "EPSG:4326", geometry_type: str = "Polygon",
-                layer: str | None = None) -> None:
+def write_layer(
+    path: Path,
+    geometries: list[shapely.Geometry],
+    fields: dict[str, list[str]],
+    *,
+    driver: str,
+    crs: str = "EPSG:4326",
+    geometry_type: str = "Polygon",
+    layer: str | None = None,
+) -> None:
     pyogrio.raw.write(
         str(path),
         geometry=shapely.to_wkb(np.array(geometries, dtype=object)),
@@ -87,7 +95,9 @@ def test_embedded_data_is_read_whole_and_clean(natural_earth: CountryTable) -> N
     assert len(set(table.codes)) == 250
     assert shapely.is_valid(table.geometries).all()
     assert set(shapely.get_type_id(table.geometries)) <= {
-        shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON}
+        shapely.GeometryType.POLYGON,
+        shapely.GeometryType.MULTIPOLYGON,
+    }
     bounds = shapely.total_bounds(table.geometries)
     assert bounds[0] == -180.0
     assert bounds[2] == 180.0
@@ -121,8 +131,9 @@ def test_embedded_data_is_read_whole_and_clean(natural_earth: CountryTable) -> N
         ("Deutschland", None, None),  # NAME_DE is not a lookup field
     ],
 )
-def test_lookup(natural_earth: CountryTable, query: str, code: str | None,
-                name: str | None) -> None:
+def test_lookup(
+    natural_earth: CountryTable, query: str, code: str | None, name: str | None
+) -> None:
     rows = natural_earth.lookup(query)
     if code is None:
         assert rows == []
@@ -151,8 +162,7 @@ def test_lookup_never_matches_placeholders(natural_earth: CountryTable) -> None:
 
 
 def test_suggestions(natural_earth: CountryTable) -> None:
-    assert natural_earth.suggestions("Ukrain") == [
-        "Ukraine (UKR)", "Bahrain (BHR)", "Iran (IRN)"]
+    assert natural_earth.suggestions("Ukrain") == ["Ukraine (UKR)", "Bahrain (BHR)", "Iran (IRN)"]
     assert natural_earth.suggestions("Germny")[0] == "Germany (DEU)"
     assert natural_earth.suggestions("Ukrain", limit=1) == ["Ukraine (UKR)"]
     assert natural_earth.suggestions("Qqqqqqqqqqqq") == []
@@ -250,7 +260,8 @@ def http_server(tmp_path: Path) -> Iterator[Server]:
             pass
 
     httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder))
+    )
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -275,8 +286,10 @@ def test_download_succeeds_with_the_right_hash(http_server: Server, tmp_path: Pa
     assert http_server.requests == ["/countries.zip"]
 
     # a second call finds the verified file and does not download again
-    assert download(f"{http_server.url}/countries.zip", target, digest.upper(),
-                    source="remote") == target
+    assert (
+        download(f"{http_server.url}/countries.zip", target, digest.upper(), source="remote")
+        == target
+    )
     assert http_server.requests == ["/countries.zip"]
 
 
@@ -321,10 +334,12 @@ def test_read_geojson_repairs_invalid_polygons(tmp_path: Path) -> None:
     path = tmp_path / "small.geojson"
     assert not BOW_TIE.is_valid
     assert not SPIKE.is_valid
-    write_layer(path, [BOW_TIE, shapely.box(10, 10, 12, 12), SPIKE],
-                {"ADM0_A3": ["BOW", "BOX", "SPK"],
-                 "NAME_EN": ["Bowtie", "Boxland", "Spikeland"]},
-                driver="GeoJSON")
+    write_layer(
+        path,
+        [BOW_TIE, shapely.box(10, 10, 12, 12), SPIKE],
+        {"ADM0_A3": ["BOW", "BOX", "SPK"], "NAME_EN": ["Bowtie", "Boxland", "Spikeland"]},
+        driver="GeoJSON",
+    )
     table = read_countries(SourceSpec(name="small", path=str(path)))
     assert len(table) == 3
     assert table.codes == ["BOW", "BOX", "SPK"]
@@ -358,14 +373,21 @@ def test_read_geopackage_in_web_mercator_comes_back_in_degrees(tmp_path: Path) -
     to_mercator = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
     boxes = [shapely.box(30, 40, 32, 42), shapely.box(-75, -10, -70, 5)]
     projected = [
-        shapely.transform(box, lambda xy: np.column_stack(
-            to_mercator.transform(xy[:, 0], xy[:, 1])))
+        shapely.transform(
+            box, lambda xy: np.column_stack(to_mercator.transform(xy[:, 0], xy[:, 1]))
+        )
         for box in boxes
     ]
     assert projected[0].bounds[0] > 3_000_000  # metres
     path = tmp_path / "mercator.gpkg"
-    write_layer(path, projected, {"ADM0_A3": ["MMM", "NNN"], "NAME_EN": ["Merc", "Nerc"]},
-                driver="GPKG", crs="EPSG:3857", layer="countries")
+    write_layer(
+        path,
+        projected,
+        {"ADM0_A3": ["MMM", "NNN"], "NAME_EN": ["Merc", "Nerc"]},
+        driver="GPKG",
+        crs="EPSG:3857",
+        layer="countries",
+    )
     assert pyogrio.read_info(path, layer="countries")["crs"] == "EPSG:3857"
     table = read_countries(SourceSpec(name="merc", path=str(path), layer="countries"))
     assert table.codes == ["MMM", "NNN"]
@@ -377,8 +399,12 @@ def test_read_geopackage_in_web_mercator_comes_back_in_degrees(tmp_path: Path) -
 
 def test_read_source_with_other_field_names(tmp_path: Path) -> None:
     path = tmp_path / "custom.geojson"
-    write_layer(path, [shapely.box(0, 0, 1, 1), shapely.box(5, 5, 6, 6)],
-                {"CODE": ["AA", "BB"], "LABEL": ["Aland", "Bland"]}, driver="GeoJSON")
+    write_layer(
+        path,
+        [shapely.box(0, 0, 1, 1), shapely.box(5, 5, 6, 6)],
+        {"CODE": ["AA", "BB"], "LABEL": ["Aland", "Bland"]},
+        driver="GeoJSON",
+    )
     with pytest.raises(SourceError) as caught:
         read_countries(SourceSpec(name="custom", path=str(path)))
     message = str(caught.value)
@@ -390,8 +416,9 @@ def test_read_source_with_other_field_names(tmp_path: Path) -> None:
         read_countries(SourceSpec(name="custom", path=str(path), code_field="CODE"))
     assert "has no field 'NAME_EN'" in str(caught.value)
 
-    table = read_countries(SourceSpec(name="custom", path=str(path), code_field="CODE",
-                                      name_field="LABEL"))
+    table = read_countries(
+        SourceSpec(name="custom", path=str(path), code_field="CODE", name_field="LABEL")
+    )
     assert table.codes == ["AA", "BB"]
     assert table.names == ["Aland", "Bland"]
     assert table.lookup("bb") == [1]
@@ -414,11 +441,14 @@ def test_read_missing_or_unreadable_source(tmp_path: Path) -> None:
 
 
 def test_snap_to_antimeridian() -> None:
-    geometries = np.array([
-        shapely.Polygon([(179.99999999, 0), (170, 0), (170, 10), (179.99999999, 10)]),
-        shapely.Polygon([(-180.00000001, 0), (-179.99999995, 5), (-170, 5), (-170, 0)]),
-        shapely.Polygon([(179.9, 0), (170, 0), (170, 10)]),
-    ], dtype=object)
+    geometries = np.array(
+        [
+            shapely.Polygon([(179.99999999, 0), (170, 0), (170, 10), (179.99999999, 10)]),
+            shapely.Polygon([(-180.00000001, 0), (-179.99999995, 5), (-170, 5), (-170, 0)]),
+            shapely.Polygon([(179.9, 0), (170, 0), (170, 10)]),
+        ],
+        dtype=object,
+    )
     snapped = snap_to_antimeridian(geometries)
     lons = [sorted(set(shapely.get_coordinates(g)[:, 0])) for g in snapped]
     assert lons[0] == [170.0, 180.0]
@@ -426,8 +456,7 @@ def test_snap_to_antimeridian() -> None:
     assert lons[2] == [170.0, 179.9]  # far from the line: untouched
     # latitudes are never changed
     for before, after in zip(geometries, snapped, strict=True):
-        assert (shapely.get_coordinates(before)[:, 1]
-                == shapely.get_coordinates(after)[:, 1]).all()
+        assert (shapely.get_coordinates(before)[:, 1] == shapely.get_coordinates(after)[:, 1]).all()
     # a coarser tolerance reaches further
     assert 180.0 in shapely.get_coordinates(snap_to_antimeridian(geometries[2:], 0.2))[:, 0]
 
@@ -437,8 +466,7 @@ def test_snap_to_antimeridian() -> None:
 
 
 def test_match_highlights(natural_earth: CountryTable) -> None:
-    groups = [("Ukraine", ["UKR"]), ("Russia", ["russia"]),
-              ("North Korea", ["Dem. Rep. Korea"])]
+    groups = [("Ukraine", ["UKR"]), ("Russia", ["russia"]), ("North Korea", ["Dem. Rep. Korea"])]
     highlighting, problems = match_highlights(groups, natural_earth, "natural-earth")
     assert problems == []
     ukr, rus, prk = (natural_earth.lookup(c)[0] for c in ("UKR", "RUS", "PRK"))
@@ -450,25 +478,34 @@ def test_match_highlights(natural_earth: CountryTable) -> None:
 
 
 def test_match_highlights_reports_every_problem(natural_earth: CountryTable) -> None:
-    groups = [("East", ["RUS", "Ukrain"]), ("West", ["Germny", "Russia"]),
-              ("Again", ["UKR", "UKR"])]
+    groups = [
+        ("East", ["RUS", "Ukrain"]),
+        ("West", ["Germny", "Russia"]),
+        ("Again", ["UKR", "UKR"]),
+    ]
     _highlighting, problems = match_highlights(groups, natural_earth, "ne")
     assert [(p.group, p.country) for p in problems] == [(0, 1), (1, 0), (1, 1)]
     assert problems[0].message == (
         "unknown country 'Ukrain' in group 'East' (source 'ne'); "
-        "did you mean Ukraine (UKR), Bahrain (BHR), Iran (IRN)?")
-    assert problems[1].message.startswith("unknown country 'Germny' in group 'West' (source "
-                                          "'ne'); did you mean Germany (DEU)")
+        "did you mean Ukraine (UKR), Bahrain (BHR), Iran (IRN)?"
+    )
+    assert problems[1].message.startswith(
+        "unknown country 'Germny' in group 'West' (source 'ne'); did you mean Germany (DEU)"
+    )
     assert problems[2].message == "Russia ('Russia') is in two groups, 'East' and 'West'"
 
 
 def test_resolve_highlights_and_fill_colors(natural_earth: CountryTable) -> None:
     spec = MapSpec(
-        id="reference", title="T", source=SourceSpec(name="natural-earth"),
+        id="reference",
+        title="T",
+        source=SourceSpec(name="natural-earth"),
         base_color="#e6e3dc",
-        highlight=(HighlightGroup("Ukraine", "#1f5fbf", ("UKR",)),
-                   HighlightGroup("Russia", "#d62828", ("RUS",)),
-                   HighlightGroup("North Korea", "#f28e1c", ("North Korea",))),
+        highlight=(
+            HighlightGroup("Ukraine", "#1f5fbf", ("UKR",)),
+            HighlightGroup("Russia", "#d62828", ("RUS",)),
+            HighlightGroup("North Korea", "#f28e1c", ("North Korea",)),
+        ),
     )
     highlighting = resolve_highlights(spec, natural_earth)
     colors = fill_colors(spec, natural_earth, highlighting)
@@ -483,11 +520,16 @@ def test_resolve_highlights_and_fill_colors(natural_earth: CountryTable) -> None
 
 
 def test_resolve_highlights_unknown_country_stops_with_suggestions(
-        natural_earth: CountryTable) -> None:
+    natural_earth: CountryTable,
+) -> None:
     spec = MapSpec(
-        id="m", title="T", source=SourceSpec(name="natural-earth"),
-        highlight=(HighlightGroup("A", "#ff0000", ("UKR",)),
-                   HighlightGroup("B", "#0000ff", ("Rusia", "ukraine"))),
+        id="m",
+        title="T",
+        source=SourceSpec(name="natural-earth"),
+        highlight=(
+            HighlightGroup("A", "#ff0000", ("UKR",)),
+            HighlightGroup("B", "#0000ff", ("Rusia", "ukraine")),
+        ),
     )
     with pytest.raises(ConfigError) as caught:
         resolve_highlights(spec, natural_earth)
@@ -495,5 +537,6 @@ def test_resolve_highlights_unknown_country_stops_with_suggestions(
     assert len(problems) == 2
     assert problems[0].startswith("map 'm', highlight[1].countries[0]: unknown country 'Rusia'")
     assert "did you mean Russia (RUS)" in problems[0]
-    assert problems[1] == ("map 'm', highlight[1].countries[1]: "
-                           "Ukraine ('ukraine') is in two groups, 'A' and 'B'")
+    assert problems[1] == (
+        "map 'm', highlight[1].countries[1]: Ukraine ('ukraine') is in two groups, 'A' and 'B'"
+    )

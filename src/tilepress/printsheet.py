@@ -13,7 +13,8 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -25,6 +26,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 from pyproj import CRS, Transformer
+from reportlab import rl_config
 from reportlab.lib.colors import CMYKColor, Color
 from reportlab.lib.pagesizes import A3, A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
@@ -40,14 +42,18 @@ from tilepress.projection import (
     Extent,
     PrintProjection,
     choose_print_projection,
-    densify_degrees,
     extent_outline,
     project_outline,
     resolve_extent,
-    transform_geometries,
     wrap_and_clip,
 )
-from tilepress.sources import CountryTable, Highlighting, fill_colors, highlighted_rows
+from tilepress.sources import (
+    CountryTable,
+    Highlighting,
+    fill_colors,
+    highlighted_rows,
+    polygonal,
+)
 
 logger = logging.getLogger("tilepress")
 
@@ -60,10 +66,14 @@ NATURAL_EARTH_CREDIT = (
 
 SIMPLIFY_MM = 0.05  # generalization tolerance on paper
 DENSIFY_DEGREES = 0.5  # longest edge before projecting, so parallels curve
+EDGE_INSET_DEGREES = 1e-7  # keeps points on lon_0 +/- 180 on their side of the map
 BORDER_WIDTH = 0.3  # pt; never below MIN_LINE_WIDTH
 MIN_LINE_WIDTH = 0.25
 FRAME_WIDTH = 0.5
 WORLD_PADDING = 0.025  # white paper around the globe, as a fraction of its size
+MAX_FRAME_GROWTH = 1.3  # a world frame may be this much wider or taller than the globe
+CREDIT_GAP = 8.0  # pt on A4 between the frame and the credit line
+MARKER_RADIUS = 2.2  # pt on A4: dot on highlighted countries smaller than the dot
 INK = "#1a1a1a"
 TEXT_GREY = "#3d3d3d"
 CREDIT_GREY = "#5c5c5c"
@@ -93,6 +103,7 @@ class PrintReport:
     tolerance_m: float
     polygons: int
     vertices: int
+    specks: int  # polygons below the 0.1 pt output resolution, left out (highlighted: a dot)
     labels: int
     file_size: int
     seconds: float
@@ -113,11 +124,12 @@ class PrintReport:
 def register_fonts() -> tuple[str, str]:
     """Register the embedded Noto Sans TrueType fonts with reportlab (once per process)."""
     folder = files("tilepress") / "fonts"
-    for name, filename in ((FONT_REGULAR, "NotoSans-Regular.ttf"), (FONT_BOLD, "NotoSans-Bold.ttf")):
-        data = (folder / filename).read_bytes()
-        pdfmetrics.registerFont(TTFont(name, io.BytesIO(data)))
-    pdfmetrics.registerFontFamily(FONT_REGULAR, normal=FONT_REGULAR, bold=FONT_BOLD,
-                                  italic=FONT_REGULAR, boldItalic=FONT_BOLD)
+    for name in (FONT_REGULAR, FONT_BOLD):
+        filename = "NotoSans-Regular.ttf" if name == FONT_REGULAR else "NotoSans-Bold.ttf"
+        pdfmetrics.registerFont(TTFont(name, io.BytesIO((folder / filename).read_bytes())))
+    pdfmetrics.registerFontFamily(
+        FONT_REGULAR, normal=FONT_REGULAR, bold=FONT_BOLD, italic=FONT_REGULAR, boldItalic=FONT_BOLD
+    )
     return FONT_REGULAR, FONT_BOLD
 
 
@@ -142,17 +154,47 @@ def pdf_color(color: str, mode: Mode) -> Color:
     return Color(*rgb)
 
 
+def missing_glyphs(spec: MapSpec, names: Sequence[str]) -> list[str]:
+    """A warning naming the characters of the sheet's texts that the embedded fonts lack."""
+    register_fonts()
+    texts = [spec.title, spec.caption, spec.author, *(g.label for g in spec.highlight), *names]
+    known = pdfmetrics.getFont(FONT_REGULAR).face.charToGlyph
+    bold = pdfmetrics.getFont(FONT_BOLD).face.charToGlyph
+    missing = sorted(
+        {
+            ch
+            for text in texts
+            for ch in text
+            if not ch.isspace() and (ord(ch) not in known or ord(ch) not in bold)
+        }
+    )
+    if not missing:
+        return []
+    return [
+        f"map {spec.id!r}: the embedded Noto Sans fonts have no glyph for "
+        f"{' '.join(missing)!r}; these characters print as empty boxes"
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # Colour-blind check
 
 
 _MACHADO = {  # Machado, Oliveira & Fernandes 2009, severity 1.0, on linear RGB
-    "protanopia": np.array([[0.152286, 1.052583, -0.204868],
-                            [0.114503, 0.786281, 0.099216],
-                            [-0.003882, -0.048116, 1.051998]]),
-    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968],
-                              [0.280085, 0.672501, 0.047413],
-                              [-0.011820, 0.042940, 0.968881]]),
+    "protanopia": np.array(
+        [
+            [0.152286, 1.052583, -0.204868],
+            [0.114503, 0.786281, 0.099216],
+            [-0.003882, -0.048116, 1.051998],
+        ]
+    ),
+    "deuteranopia": np.array(
+        [
+            [0.367322, 0.860646, -0.227968],
+            [0.280085, 0.672501, 0.047413],
+            [-0.011820, 0.042940, 0.968881],
+        ]
+    ),
 }
 
 
@@ -163,9 +205,13 @@ def _linear_rgb(color: str) -> FloatArray:
 
 def _lab(linear: FloatArray) -> FloatArray:
     """CIELAB (D65) of a linear-RGB colour."""
-    to_xyz = np.array([[0.4124564, 0.3575761, 0.1804375],
-                       [0.2126729, 0.7151522, 0.0721750],
-                       [0.0193339, 0.1191920, 0.9503041]])
+    to_xyz = np.array(
+        [
+            [0.4124564, 0.3575761, 0.1804375],
+            [0.2126729, 0.7151522, 0.0721750],
+            [0.0193339, 0.1191920, 0.9503041],
+        ]
+    )
     xyz = to_xyz @ np.clip(linear, 0.0, 1.0) / np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
     return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
@@ -190,9 +236,13 @@ def delta_e2000(lab1: FloatArray, lab2: FloatArray) -> float:
         h_mean = (h1p + h2p) / 2
     else:
         h_mean = (h1p + h2p + (360 if h1p + h2p < 360 else -360)) / 2
-    t = (1 - 0.17 * math.cos(math.radians(h_mean - 30)) + 0.24 * math.cos(math.radians(2 * h_mean))
-         + 0.32 * math.cos(math.radians(3 * h_mean + 6))
-         - 0.20 * math.cos(math.radians(4 * h_mean - 63)))
+    t = (
+        1
+        - 0.17 * math.cos(math.radians(h_mean - 30))
+        + 0.24 * math.cos(math.radians(2 * h_mean))
+        + 0.32 * math.cos(math.radians(3 * h_mean + 6))
+        - 0.20 * math.cos(math.radians(4 * h_mean - 63))
+    )
     s_l = 1 + 0.015 * (l_mean - 50) ** 2 / math.sqrt(20 + (l_mean - 50) ** 2)
     s_c, s_h = 1 + 0.045 * cp_mean, 1 + 0.015 * cp_mean * t
     r_c = 2 * math.sqrt(cp_mean**7 / (cp_mean**7 + 25**7))
@@ -205,8 +255,9 @@ def colour_blind_difference(color_a: str, color_b: str) -> tuple[str, float]:
     """The colour-vision deficiency under which two colours are closest, and their CIEDE2000."""
     worst = ("", math.inf)
     for name, matrix in _MACHADO.items():
-        difference = delta_e2000(_lab(matrix @ _linear_rgb(color_a)),
-                                 _lab(matrix @ _linear_rgb(color_b)))
+        difference = delta_e2000(
+            _lab(matrix @ _linear_rgb(color_a)), _lab(matrix @ _linear_rgb(color_b))
+        )
         if difference < worst[1]:
             worst = (name, difference)
     return worst
@@ -223,7 +274,7 @@ def adjacent_group_conflicts(
     messages = []
     groups = sorted(rows_of)
     for position, first in enumerate(groups):
-        for second in groups[position + 1:]:
+        for second in groups[position + 1 :]:
             color_a, color_b = spec.highlight[first].color, spec.highlight[second].color
             deficiency, difference = colour_blind_difference(color_a, color_b)
             if difference >= CVD_MIN_DELTA_E or not _groups_touch(
@@ -268,7 +319,8 @@ class _TextBlock:
 class _Layout:
     page: tuple[float, float]
     unit: float  # 1.0 on A4; type and spacing scale with the page
-    blocks: list[_TextBlock]
+    blocks: list[_TextBlock]  # title and caption
+    credit: _TextBlock  # placed under the frame once the frame is known
     area: Box  # room for the map frame
 
 
@@ -277,27 +329,35 @@ def page_size(spec: MapSpec) -> tuple[float, float]:
     try:
         width, height = sorted(PAGE_SIZES[spec.page.size])
     except KeyError:
-        raise PrintError(f"unknown page size {spec.page.size!r}; use A4, A3 or Letter",
-                         where=f"map {spec.id!r}: page.size") from None
+        raise PrintError(
+            f"unknown page size {spec.page.size!r}; use A4, A3 or Letter",
+            where=f"map {spec.id!r}: page.size",
+        ) from None
     return (height, width) if spec.page.orientation == "landscape" else (width, height)
 
 
 def _style(name: str, font: str, size: float, leading: float, color: str, mode: Mode) -> Any:
-    return ParagraphStyle(name, fontName=font, fontSize=size, leading=size * leading,
-                          textColor=pdf_color(color, mode))
+    return ParagraphStyle(
+        name, fontName=font, fontSize=size, leading=size * leading, textColor=pdf_color(color, mode)
+    )
 
 
 def _fit_paragraph(
-    text: str, font: str, sizes: Sequence[float], leading: float, color: str, mode: Mode,
-    width: float, max_lines: int,
-) -> tuple[Any, float, int] | None:
-    """The first size at which the text fits in ``max_lines`` lines, or None."""
+    text: str,
+    font: str,
+    sizes: Sequence[float],
+    leading: float,
+    color: str,
+    mode: Mode,
+    width: float,
+    max_lines: int | None = None,
+) -> tuple[Any, float] | None:
+    """The paragraph and its height at the first size that fits in ``max_lines``, or None."""
     for size in sizes:
         paragraph = Paragraph(text, _style("p", font, size, leading, color, mode))
         _w, height = paragraph.wrap(width, 10_000)
-        lines = len(paragraph.blPara.lines)
-        if lines <= max_lines:
-            return paragraph, height, lines
+        if max_lines is None or len(paragraph.blPara.lines) <= max_lines:
+            return paragraph, height
     return None
 
 
@@ -309,30 +369,42 @@ def _layout(spec: MapSpec, credit: str, mode: Mode) -> _Layout:
     where = f"map {spec.id!r}"
     page_name = f"{spec.page.size} {spec.page.orientation}"
 
-    title = _fit_paragraph(escape(spec.title), FONT_BOLD, [21 * unit, 19 * unit, 17 * unit], 1.18,
-                           INK, mode, content_w, 2)
+    title_text = escape(spec.title)
+    title = _fit_paragraph(
+        title_text, FONT_BOLD, [21 * unit, 19.5 * unit, 18 * unit], 1.18, INK, mode, content_w, 1
+    ) or _fit_paragraph(
+        title_text, FONT_BOLD, [21 * unit, 19 * unit, 17 * unit], 1.18, INK, mode, content_w, 2
+    )
     if title is None:
-        raise PrintError(f"the title does not fit in two lines on a {page_name} page",
-                         where=f"{where}: title", hint="shorten the title")
+        raise PrintError(
+            f"the title does not fit in two lines on a {page_name} page",
+            where=f"{where}: title",
+            hint="shorten the title",
+        )
     blocks = [_TextBlock(title[0], margin, height - margin - title[1], title[1])]
     top = blocks[0].y
 
-    credit_fit = _fit_paragraph(credit, FONT_REGULAR, [max(6.0, 6.5 * unit), 6.0], 1.3,
-                                CREDIT_GREY, mode, content_w, 3)
+    credit_fit = _fit_paragraph(
+        credit, FONT_REGULAR, [max(6.0, 6.5 * unit), 6.0], 1.3, CREDIT_GREY, mode, content_w, 3
+    )
     if credit_fit is None:
-        raise PrintError("the credit line (title, author, licence) does not fit in three lines",
-                         where=f"{where}: author", hint="shorten the title or the author")
-    bottom = margin + credit_fit[1] + 8 * unit
-    blocks.append(_TextBlock(credit_fit[0], margin, margin, credit_fit[1]))
+        raise PrintError(
+            "the credit line (title, author, licence) does not fit in three lines",
+            where=f"{where}: author",
+            hint="shorten the title or the author",
+        )
+    credit_block = _TextBlock(credit_fit[0], margin, margin, credit_fit[1])
+    bottom = margin + credit_fit[1] + CREDIT_GAP * unit
 
     min_map = 0.45 * (height - 2 * margin)
     if spec.caption:
-        caption_w = min(content_w, 0.8 * content_w if width > height else content_w)
+        caption_w = 0.8 * content_w if width > height else content_w  # readable line length
         base = 10 * unit
         for size in (base, base - unit, base - 2 * unit):
-            fit = _fit_paragraph(escape(spec.caption), FONT_REGULAR, [size], 1.4, TEXT_GREY, mode,
-                                 caption_w, 1_000)
-            assert fit is not None
+            fit = _fit_paragraph(
+                escape(spec.caption), FONT_REGULAR, [size], 1.4, TEXT_GREY, mode, caption_w
+            )
+            assert fit is not None  # noqa: S101 - no line limit, always fits
             caption_top = top - 6 * unit
             if caption_top - fit[1] - 14 * unit - bottom >= min_map:
                 blocks.append(_TextBlock(fit[0], margin, caption_top - fit[1], fit[1]))
@@ -346,7 +418,8 @@ def _layout(spec: MapSpec, credit: str, mode: Mode) -> _Layout:
                 where=f"{where}: caption",
                 hint="shorten the caption or choose a larger page (page: {size: A3})",
             )
-    return _Layout((width, height), unit, blocks, (margin, bottom, width - margin, top - 14 * unit))
+    area = (margin, bottom, width - margin, top - 14 * unit)
+    return _Layout((width, height), unit, blocks, credit_block, area)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,22 +445,35 @@ class _ProjectedFrame:
 
     def to_page(self, x: float, y: float) -> tuple[float, float]:
         """One projected point on the page."""
-        return (self.page[0] + (x - self.projected[0]) * self.scale,
-                self.page[1] + (y - self.projected[1]) * self.scale)
+        return (
+            self.page[0] + (x - self.projected[0]) * self.scale,
+            self.page[1] + (y - self.projected[1]) * self.scale,
+        )
 
     def transform(self, xy: FloatArray) -> FloatArray:
         """Projected coordinates (n, 2) to page points."""
         origin = np.array(self.projected[:2])
-        return (xy - origin) * self.scale + np.array(self.page[:2])
+        result: FloatArray = (xy - origin) * self.scale + np.array(self.page[:2])
+        return result
 
 
 def _frame(proj: PrintProjection, area: Box) -> tuple[_ProjectedFrame, shapely.Polygon]:
     """The projected extent's box grown to the map area's shape, and the projected outline."""
-    outline = project_outline(extent_outline(proj.extent, proj.lon_0), proj.crs)
+    outline = project_outline(
+        _inside_window(extent_outline(proj.extent, proj.lon_0), proj), proj.crs
+    )
     x0, y0, x1, y1 = outline.bounds
     if proj.is_world:
         pad = WORLD_PADDING * max(x1 - x0, y1 - y0)
         x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    area_w, area_h = area[2] - area[0], area[3] - area[1]
+    ratio = (x1 - x0) / (y1 - y0)
+    # A regional map just shows more of its surroundings; a world map would float in white
+    # paper, so there the frame hugs the globe (the page keeps the rest blank).
+    if proj.is_world and ratio > area_w / area_h * MAX_FRAME_GROWTH:
+        area = (area[0], area[3] - area_w * MAX_FRAME_GROWTH / ratio, area[2], area[3])
+    elif proj.is_world and ratio < area_w / area_h / MAX_FRAME_GROWTH:
+        area = (area[0], area[1], area[0] + area_h * ratio * MAX_FRAME_GROWTH, area[3])
     area_ratio = (area[2] - area[0]) / (area[3] - area[1])
     if (x1 - x0) / (y1 - y0) > area_ratio:
         grow = ((x1 - x0) / area_ratio - (y1 - y0)) / 2
@@ -398,14 +484,31 @@ def _frame(proj: PrintProjection, area: Box) -> tuple[_ProjectedFrame, shapely.P
     return _ProjectedFrame((x0, y0, x1, y1), area), outline
 
 
+def _inside_window(outline: shapely.Polygon, proj: PrintProjection) -> shapely.Polygon:
+    """Move longitudes on the window's edges (lon_0 +/- 180) a hair inwards.
+
+    PROJ may wrap a point exactly on the edge to the other side of the map, which makes a
+    world outline centred off Greenwich collapse and draws streaks across the map.
+    """
+    low, high = proj.lon_0 - 180.0 + EDGE_INSET_DEGREES, proj.lon_0 + 180.0 - EDGE_INSET_DEGREES
+
+    def inset(xy: FloatArray) -> FloatArray:
+        return np.column_stack([np.clip(xy[:, 0], low, high), xy[:, 1]])
+
+    result: shapely.Polygon = shapely.transform(outline, inset)
+    return result
+
+
 def _lonlat_box(frame: Box, proj: PrintProjection) -> Extent | None:
     """Lon/lat box (window longitudes) covering the frame with a margin; None for everything."""
     x0, y0, x1, y1 = frame
     steps = np.linspace(0.0, 1.0, 65)
-    xs = np.concatenate([x0 + steps * (x1 - x0), np.full(65, x1), x1 - steps * (x1 - x0),
-                         np.full(65, x0)])
-    ys = np.concatenate([np.full(65, y0), y0 + steps * (y1 - y0), np.full(65, y1),
-                         y1 - steps * (y1 - y0)])
+    xs = np.concatenate(
+        [x0 + steps * (x1 - x0), np.full(65, x1), x1 - steps * (x1 - x0), np.full(65, x0)]
+    )
+    ys = np.concatenate(
+        [np.full(65, y0), y0 + steps * (y1 - y0), np.full(65, y1), y1 - steps * (y1 - y0)]
+    )
     lon, lat = _transformer(proj.crs, "EPSG:4326").transform(xs, ys, errcheck=False)
     lon, lat = np.asarray(lon), np.asarray(lat)
     finite = np.isfinite(lon) & np.isfinite(lat)
@@ -434,11 +537,16 @@ def projection_name(proj: PrintProjection) -> str:
     operation = crs.coordinate_operation
     method = operation.method_name if operation is not None else crs.name
     method = {"Lambert Azimuthal Equal Area": "Lambert azimuthal equal-area"}.get(method, method)
-    latitudes = [p.value for p in (operation.params if operation is not None else [])
-                 if p.name.lower().startswith("latitude of natural origin")]
+    latitudes = [
+        p.value
+        for p in (operation.params if operation is not None else [])
+        if p.name.lower().startswith("latitude of natural origin")
+    ]
     if latitudes and method.lower().startswith(("lambert azimuthal", "azimuthal", "orthographic")):
-        return (f"{method} projection centred on {_degrees(float(latitudes[0]), 'N', 'S')}, "
-                f"{_degrees(proj.lon_0, 'E', 'W')}")
+        return (
+            f"{method} projection centred on {_degrees(float(latitudes[0]), 'N', 'S')}, "
+            f"{_degrees(proj.lon_0, 'E', 'W')}"
+        )
     if proj.lon_0:
         return f"{method} projection centred on {_degrees(proj.lon_0, 'E', 'W')}"
     return f"{method} projection"
@@ -475,8 +583,9 @@ class _Rings:
         keep = np.ones(len(coords), dtype=bool)
         keep[closing] = False
         rings_per_polygon = np.diff(polygon_rings)
-        polygon_geometry = np.repeat(np.arange(len(geometry_polygons) - 1),
-                                     np.diff(geometry_polygons))
+        polygon_geometry = np.repeat(
+            np.arange(len(geometry_polygons) - 1), np.diff(geometry_polygons)
+        )
         non_empty = rings_per_polygon > 0  # an empty Polygon arrives as a polygon without rings
         return cls(
             xy=np.ascontiguousarray(coords[keep], dtype=np.float64),
@@ -498,15 +607,32 @@ class _Rings:
 
     def neighbours(self) -> tuple[IntArray, IntArray]:
         """Index of the previous and the next vertex of each vertex, around its ring."""
-        n = len(self.xy)
-        starts = self.starts
-        ends = starts + self.sizes - 1
-        previous = np.arange(n, dtype=np.int64) - 1
-        following = np.arange(n, dtype=np.int64) + 1
-        filled = self.sizes > 0
-        previous[starts[filled]] = ends[filled]
-        following[ends[filled]] = starts[filled]
-        return previous, following
+        return _ring_neighbours(self.sizes)
+
+    def densified(self, step: float) -> _Rings:
+        """Split every edge longer than ``step`` evenly (as :func:`shapely.segmentize` does).
+
+        New points are computed from the edge's lexicographically smaller end, so a border
+        shared by two rings (walked in opposite directions) gets bit-identical points.
+        """
+        _previous, following = self.neighbours()
+        start, end = self.xy, self.xy[following]
+        delta = end - start
+        pieces = np.maximum(np.ceil(np.hypot(delta[:, 0], delta[:, 1]) / step), 1).astype(np.int64)
+        if (pieces == 1).all():
+            return self
+        source = np.repeat(np.arange(len(self.xy)), pieces)
+        step_number = np.arange(len(source)) - (np.cumsum(pieces) - pieces)[source]
+        swap = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
+        low = np.where(swap[:, None], end, start)[source]
+        high = np.where(swap[:, None], start, end)[source]
+        counted = np.where(swap[source], pieces[source] - step_number, step_number)
+        xy = low + (counted / pieces[source])[:, None] * (high - low)
+        xy[step_number == 0] = self.xy  # the original vertices stay exact
+        sizes = np.bincount(self.ring_of_vertex[source], minlength=len(self.sizes))
+        return _Rings(
+            xy, sizes.astype(np.int64), self.ring_polygon, self.polygon_geometry, self.count
+        )
 
     def keep_vertices(self, keep: NDArray[np.bool_], min_size: int = 3) -> _Rings:
         """Drop vertices, then rings left with too few, then polygons without their exterior."""
@@ -543,9 +669,13 @@ class _Rings:
         polygon_rings = np.bincount(self.ring_polygon, minlength=len(self.polygon_geometry))
         geometry_polygons = np.bincount(self.polygon_geometry, minlength=self.count)
         result: NDArray[np.object_] = shapely.from_ragged_array(
-            shapely.GeometryType.MULTIPOLYGON, coords,
-            (ring_offsets, np.concatenate([[0], np.cumsum(polygon_rings)]),
-             np.concatenate([[0], np.cumsum(geometry_polygons)])),
+            shapely.GeometryType.MULTIPOLYGON,
+            coords,
+            (
+                ring_offsets,
+                np.concatenate([[0], np.cumsum(polygon_rings)]),
+                np.concatenate([[0], np.cumsum(geometry_polygons)]),
+            ),
         )
         return result
 
@@ -556,18 +686,22 @@ class _Rings:
         return np.concatenate([[0], np.cumsum(per_geometry)]).astype(np.int64)
 
 
-def polygonal(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
-    """Keep only the polygonal parts of each geometry; empty results become empty MultiPolygons."""
-    result = geometries.copy()
-    types = shapely.get_type_id(result)
-    empty = shapely.is_empty(result)
-    result[empty] = shapely.MultiPolygon()
-    mixed = np.flatnonzero(~empty & ~np.isin(types, [3, 6]))
-    for row in mixed:
-        parts = shapely.get_parts(result[row])
-        parts = parts[np.isin(shapely.get_type_id(parts), [3, 6])]
-        result[row] = shapely.MultiPolygon(list(shapely.get_parts(parts))) if len(parts) \
-            else shapely.MultiPolygon()
+def _ring_neighbours(sizes: IntArray) -> tuple[IntArray, IntArray]:
+    """Previous and next vertex of each vertex of rings stored one after another."""
+    n = int(sizes.sum())
+    starts = (np.cumsum(sizes) - sizes)[sizes > 0]
+    ends = starts + sizes[sizes > 0] - 1
+    previous = np.arange(-1, n - 1, dtype=np.int64)
+    following = np.arange(1, n + 1, dtype=np.int64)
+    previous[starts] = ends
+    following[ends] = starts
+    return previous, following
+
+
+def _polygonal(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
+    """:func:`tilepress.sources.polygonal`, with empty results as empty MultiPolygons."""
+    result = polygonal(geometries)
+    result[shapely.is_empty(result)] = shapely.MultiPolygon()
     return result
 
 
@@ -577,7 +711,7 @@ def _point_ids(xy: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
     Points are grouped by a 64-bit hash of their coordinates' bits (one integer sort); a
     collision only makes two points look shared, which keeps more vertices, never fewer.
     """
-    bits = np.ascontiguousarray(xy).view(np.uint64)
+    bits = np.ascontiguousarray(xy + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
     with np.errstate(over="ignore"):
         key = bits[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ bits[:, 1]
     order = np.argsort(key)
@@ -586,6 +720,16 @@ def _point_ids(xy: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
     point = np.empty(len(xy), dtype=np.int64)
     point[order] = np.cumsum(new_group) - 1
     return order, point, np.flatnonzero(new_group)
+
+
+def _around_ring(values: NDArray[Any], sizes: IntArray) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Each vertex's previous and next value around its ring (shifted copies, no gathers)."""
+    starts = (np.cumsum(sizes) - sizes)[sizes > 0]
+    ends = starts + sizes[sizes > 0] - 1
+    before, after = np.empty_like(values), np.empty_like(values)
+    before[1:], after[:-1] = values[:-1], values[1:]
+    before[starts], after[ends] = values[ends], values[starts]
+    return before, after
 
 
 def thin_shared(rings: _Rings, area: float, rounds: int = 8) -> _Rings:
@@ -600,40 +744,45 @@ def thin_shared(rings: _Rings, area: float, rounds: int = 8) -> _Rings:
         return rings
     order, point, group_start = _point_ids(rings.xy)
     n_points = len(group_start)
-    previous, following = rings.neighbours()
-    low = np.minimum(point[previous], point[following])
-    high = np.maximum(point[previous], point[following])
-    pair = (low * n_points + high)[order]
-    pair_min = np.minimum.reduceat(pair, group_start)
-    pair_max = np.maximum.reduceat(pair, group_start)
+    sizes = rings.sizes
+    point_before, point_after = _around_ring(point, sizes)
+    pair = (
+        np.minimum(point_before, point_after) * n_points + np.maximum(point_before, point_after)
+    )[order]
     uses = np.diff(np.r_[group_start, len(order)])
-    fixed = (pair_min != pair_max) | (uses > 2)
-    starts = rings.starts[rings.sizes > 0]
-    fixed[np.minimum.reduceat(point, starts)] = True  # one anchor per ring
+    fixed = (np.minimum.reduceat(pair, group_start) != np.maximum.reduceat(pair, group_start)) | (
+        uses > 2
+    )
+    fixed[np.minimum.reduceat(point, (np.cumsum(sizes) - sizes)[sizes > 0])] = True  # anchors
 
+    x, y, ring = rings.xy[:, 0].copy(), rings.xy[:, 1].copy(), rings.ring_of_vertex
     for _round in range(rounds):
-        previous, following = rings.neighbours()
-        xy = rings.xy
-        d1, d2 = xy[previous] - xy, xy[following] - xy
-        triangle = 0.5 * np.abs(d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0])
-        candidate = (triangle < area) & (rings.sizes[rings.ring_of_vertex] >= 5)
+        x_before, x_after = _around_ring(x, sizes)
+        y_before, y_after = _around_ring(y, sizes)
+        triangle = 0.5 * np.abs((x_before - x) * (y_after - y) - (y_before - y) * (x_after - x))
         blocked = fixed.copy()
-        blocked[point[~candidate]] = True
+        blocked[point[(triangle >= area) | (sizes[ring] < 5)]] = True
         free = ~blocked[point]
         effective = np.where(free, triangle, np.inf)
-
-        def below(other: IntArray, eff: FloatArray = effective) -> NDArray[np.bool_]:
-            return (eff < eff[other]) | ((eff == eff[other]) & (point < point[other]))
-
-        remove = free & below(previous) & below(following)
+        remove = free
+        point_before, point_after = _around_ring(point, sizes)
+        for other_effective, other_point in zip(
+            _around_ring(effective, sizes), (point_before, point_after), strict=True
+        ):
+            # strict local minimum, ties broken by point id
+            remove &= (effective < other_effective) | (
+                (effective == other_effective) & (point < other_point)
+            )
         kept_somewhere = np.zeros(n_points, dtype=bool)
         kept_somewhere[point[~remove]] = True
-        remove = ~kept_somewhere[point]
-        if not remove.any():
+        keep = kept_somewhere[point]
+        if keep.all():
             break
-        rings = rings.keep_vertices(~remove)
-        point = point[~remove]
-    return rings
+        x, y, point, ring = x[keep], y[keep], point[keep], ring[keep]
+        sizes = np.bincount(ring, minlength=len(sizes)).astype(np.int64)
+    return _Rings(
+        np.column_stack([x, y]), sizes, rings.ring_polygon, rings.polygon_geometry, rings.count
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -643,8 +792,9 @@ def thin_shared(rings: _Rings, area: float, rounds: int = 8) -> _Rings:
 @dataclass
 class _MapGeometry:
     page: NDArray[np.object_]  # countries in page points, clipped to the frame
-    rings: _Rings  # the same as integer centipoints, ready to write
+    rings: _Rings  # the same in integer tenths of a point, ready to write
     dropped_vertices: int
+    specks: int  # polygons smaller than the output resolution (0.1 pt), left out
     tolerance_m: float
 
 
@@ -652,49 +802,69 @@ def _clip_outside(geometries: NDArray[np.object_], box: Box) -> NDArray[np.objec
     """clip_by_rect, skipping geometries already inside the box."""
     bounds = shapely.bounds(geometries)
     with np.errstate(invalid="ignore"):
-        inside = ((bounds[:, 0] >= box[0]) & (bounds[:, 1] >= box[1])
-                  & (bounds[:, 2] <= box[2]) & (bounds[:, 3] <= box[3]))
+        inside = (
+            (bounds[:, 0] >= box[0])
+            & (bounds[:, 1] >= box[1])
+            & (bounds[:, 2] <= box[2])
+            & (bounds[:, 3] <= box[3])
+        )
     result = geometries.copy()
     crossing = ~inside & ~shapely.is_empty(geometries)
     result[crossing] = shapely.clip_by_rect(geometries[crossing], *box)
-    return polygonal(result)
+    return _polygonal(result)
 
 
 def _map_geometry(
     geometries: NDArray[np.object_], proj: PrintProjection, frame: _ProjectedFrame
 ) -> _MapGeometry:
     """Clip, wrap, densify, project, generalize and clip the countries to the frame."""
-    box = None if proj.is_world else _lonlat_box(frame.projected, proj)
-    wrapped = polygonal(wrap_and_clip(geometries, proj.lon_0, box))
-    coords, row = shapely.get_coordinates(wrapped, return_index=True)
-    step = np.hypot(*np.diff(coords, axis=0).T)
-    long_rows = np.unique(row[1:][(row[1:] == row[:-1]) & (step > DENSIFY_DEGREES)])
-    wrapped[long_rows] = densify_degrees(wrapped[long_rows], DENSIFY_DEGREES)
-    projected = transform_geometries(wrapped, "EPSG:4326", proj.crs)
-    rings = _Rings.from_geometries(polygonal(projected))
-    finite = np.isfinite(rings.xy).all(axis=1)
+    if proj.is_world:  # all longitudes, but only the extent's latitudes (the globe outline)
+        box: Extent | None = (
+            proj.lon_0 - 180.0,
+            proj.extent[1],
+            proj.lon_0 + 180.0,
+            proj.extent[3],
+        )
+    else:
+        box = _lonlat_box(frame.projected, proj)
+    wrapped = _polygonal(wrap_and_clip(geometries, proj.lon_0, box))
+    rings = _Rings.from_geometries(wrapped).densified(DENSIFY_DEGREES)
+    lon = np.clip(
+        rings.xy[:, 0],
+        proj.lon_0 - 180.0 + EDGE_INSET_DEGREES,
+        proj.lon_0 + 180.0 - EDGE_INSET_DEGREES,
+    )  # see _inside_window
+    x, y = _transformer("EPSG:4326", proj.crs).transform(lon, rings.xy[:, 1], errcheck=False)
+    rings.xy = np.column_stack([x, y])
+    finite = np.asarray(np.isfinite(rings.xy).all(axis=1), dtype=bool)
     dropped = int((~finite).sum())
     if dropped:
         rings = rings.keep_vertices(finite)
     tolerance = SIMPLIFY_MM / 25.4 * 72.0 / frame.scale
     fx0, fy0, fx1, fy1 = frame.projected
     margin = 0.02 * max(fx1 - fx0, fy1 - fy0)
-    near = _clip_outside(rings.to_geometries(), (fx0 - margin, fy0 - margin, fx1 + margin,
-                                                 fy1 + margin))
-    thinned = thin_shared(_Rings.from_geometries(near), area=(0.6 * tolerance) ** 2)
+    near_box = (fx0 - margin, fy0 - margin, fx1 + margin, fy1 + margin)
+    low, high = np.array(near_box[:2]), np.array(near_box[2:])
+    if len(rings.xy) and not (
+        (rings.xy.min(axis=0) >= low).all() and (rings.xy.max(axis=0) <= high).all()
+    ):
+        rings = _Rings.from_geometries(_clip_outside(rings.to_geometries(), near_box))
+    thinned = thin_shared(rings, area=(0.6 * tolerance) ** 2)
     simplified = shapely.coverage_simplify(thinned.to_geometries(), tolerance)
-    clipped = _clip_outside(polygonal(simplified), frame.projected)
+    clipped = _clip_outside(_polygonal(simplified), frame.projected)
     oriented = shapely.orient_polygons(clipped, exterior_cw=False)
     on_page: NDArray[np.object_] = shapely.transform(oriented, frame.transform)
-    return _MapGeometry(on_page, _page_rings(on_page, frame.page), dropped, tolerance)
+    page_rings = _page_rings(on_page, frame.page)
+    specks = int(shapely.get_num_geometries(on_page).sum()) - len(page_rings.polygon_geometry)
+    return _MapGeometry(on_page, page_rings, dropped, specks, tolerance)
 
 
 def _page_rings(geometries: NDArray[np.object_], frame: Box) -> _Rings:
-    """Rings in integer centipoints inside the frame, repeated points dropped."""
+    """Rings in integer tenths of a point inside the frame, repeated points dropped."""
     rings = _Rings.from_geometries(geometries)
-    xy = np.rint(rings.xy * 100.0)
-    xy[:, 0] = np.clip(xy[:, 0], round(frame[0] * 100), round(frame[2] * 100))
-    xy[:, 1] = np.clip(xy[:, 1], round(frame[1] * 100), round(frame[3] * 100))
+    xy = np.rint(rings.xy * 10.0)
+    xy[:, 0] = np.clip(xy[:, 0], math.ceil(frame[0] * 10), math.floor(frame[2] * 10))
+    xy[:, 1] = np.clip(xy[:, 1], math.ceil(frame[1] * 10), math.floor(frame[3] * 10))
     rings.xy = xy
     previous, _following = rings.neighbours()
     repeated = (xy == xy[previous]).all(axis=1)
@@ -706,22 +876,23 @@ def _page_rings(geometries: NDArray[np.object_], frame: Box) -> _Rings:
 
 
 def path_operators(xy: FloatArray, moves: NDArray[np.bool_]) -> tuple[bytes, IntArray]:
-    """``x y m`` / ``x y l`` lines for integer centipoint coordinates, built with numpy.
+    """``x y m`` / ``x y l`` lines for coordinates in integer tenths of a point, with numpy.
 
-    Returns the bytes and the end offset of each line (to cut out one country's path).
+    Tenths (0.035 mm) are finer than the generalization tolerance. Returns the bytes and the
+    end offset of each line (to cut out one country's path).
     """
     values = xy.astype(np.int64)
-    if len(values) and (values.min() < 0 or values.max() > 999_999):
+    if len(values) and (values.min() < 0 or values.max() > 99_999):
         raise PrintError("path coordinates outside the page")
-    width = 7  # dddd.dd
+    width = 6  # dddd.d, leading zeros and a trailing '.0' left out
     table = np.zeros((len(values), 2 * width + 4), dtype=np.uint8)
     for column, base in ((0, 0), (1, width + 1)):
         v = values[:, column]
-        table[:, base + 6] = 48 + v % 10
-        table[:, base + 5] = 48 + v // 10 % 10
-        table[:, base + 4] = ord(".")
-        table[:, base + 3] = 48 + v // 100 % 10
-        for digit, position in ((3, 2), (4, 1), (5, 0)):
+        tenths = v % 10
+        table[:, base + 5] = np.where(tenths > 0, 48 + tenths, 0)
+        table[:, base + 4] = np.where(tenths > 0, ord("."), 0)
+        table[:, base + 3] = 48 + v // 10 % 10
+        for digit, position in ((2, 2), (3, 1), (4, 0)):
             table[:, base + position] = np.where(v >= 10**digit, 48 + v // 10**digit % 10, 0)
     table[:, width] = table[:, 2 * width + 1] = ord(" ")
     table[:, 2 * width + 2] = np.where(moves, ord("m"), ord("l"))
@@ -745,7 +916,7 @@ def shared_borders(rings: _Rings) -> tuple[FloatArray, NDArray[np.bool_]]:
     if len(rings.xy) == 0:
         return np.empty((0, 2)), np.zeros(0, dtype=bool)
     previous, following = rings.neighbours()
-    keys = (rings.xy[:, 0].astype(np.int64) << 20) | rings.xy[:, 1].astype(np.int64)
+    keys = (rings.xy[:, 0].astype(np.int64) << 24) | rings.xy[:, 1].astype(np.int64)
     _unique, point = np.unique(keys, return_inverse=True)
     point = point.ravel().astype(np.int64)
     n_points = int(point.max()) + 1
@@ -788,13 +959,22 @@ class _Placed:
     boxes: list[Box] = field(default_factory=list)
 
     def free(self, box: Box, pad: float) -> bool:
-        return all(box[2] + pad <= b[0] or b[2] + pad <= box[0] or box[3] + pad <= b[1]
-                   or b[3] + pad <= box[1] for b in self.boxes)
+        return all(
+            box[2] + pad <= b[0]
+            or b[2] + pad <= box[0]
+            or box[3] + pad <= b[1]
+            or b[3] + pad <= box[1]
+            for b in self.boxes
+        )
 
 
 def _inside(box: Box, frame: Box, inset: float) -> bool:
-    return (box[0] >= frame[0] + inset and box[1] >= frame[1] + inset
-            and box[2] <= frame[2] - inset and box[3] <= frame[3] - inset)
+    return (
+        box[0] >= frame[0] + inset
+        and box[1] >= frame[1] + inset
+        and box[2] <= frame[2] - inset
+        and box[3] <= frame[3] - inset
+    )
 
 
 def _split_name(name: str) -> list[str]:
@@ -803,7 +983,7 @@ def _split_name(name: str) -> list[str]:
         return [name]
     spaces = [i for i, ch in enumerate(name) if ch == " "]
     cut = min(spaces, key=lambda i: abs(i - len(name) / 2))
-    return [name[:cut], name[cut + 1:]]
+    return [name[:cut], name[cut + 1 :]]
 
 
 @dataclass
@@ -816,8 +996,11 @@ class _LabelStyle:
 
 
 def _label_size(lines: list[str], style: _LabelStyle) -> tuple[float, float]:
-    widths = [pdfmetrics.stringWidth(line, style.font, style.size)
-              + style.tracking * max(0, len(line) - 1) for line in lines]
+    widths = [
+        pdfmetrics.stringWidth(line, style.font, style.size)
+        + style.tracking * max(0, len(line) - 1)
+        for line in lines
+    ]
     return max(widths), style.size * (0.74 + 1.15 * (len(lines) - 1))
 
 
@@ -830,8 +1013,9 @@ def _overlap(box: Box, geometry: shapely.Geometry) -> float:
     return float(shapely.area(shapely.clip_by_rect(geometry, *box)))
 
 
-def _draw_label(canvas: Any, lines: list[str], box: Box, style: _LabelStyle, halo: float,
-                mode: Mode) -> None:
+def _draw_label(
+    canvas: Any, lines: list[str], box: Box, style: _LabelStyle, halo: float, mode: Mode
+) -> None:
     """Centred text with a white halo (stroked copy marked as an artifact, then the fill)."""
     canvas.saveState()
     canvas.setLineJoin(1)
@@ -850,8 +1034,9 @@ def _draw_label(canvas: Any, lines: list[str], box: Box, style: _LabelStyle, hal
         text.setStrokeColor(pdf_color(WHITE, mode))
         text.setFillColor(pdf_color(style.color, mode))
         for number, line in enumerate(lines):
-            width = pdfmetrics.stringWidth(line, style.font, style.size) \
-                + style.tracking * max(0, len(line) - 1)
+            width = pdfmetrics.stringWidth(line, style.font, style.size) + style.tracking * max(
+                0, len(line) - 1
+            )
             text.setTextOrigin(cx - width / 2, top_baseline - number * line_gap)
             text.textOut(line)
         canvas.drawText(text)
@@ -861,8 +1046,9 @@ def _draw_label(canvas: Any, lines: list[str], box: Box, style: _LabelStyle, hal
     canvas.restoreState()
 
 
-def _label_anchor(row: int, table: CountryTable, proj: PrintProjection,
-                  frame: _ProjectedFrame) -> tuple[float, float] | None:
+def _label_anchor(
+    row: int, table: CountryTable, proj: PrintProjection, frame: _ProjectedFrame
+) -> tuple[float, float] | None:
     try:
         lon, lat = float(table.field("LABEL_X")[row]), float(table.field("LABEL_Y")[row])
     except (TypeError, ValueError):
@@ -880,93 +1066,168 @@ def _largest_part(geometry: shapely.Geometry) -> shapely.Geometry:
     return parts[int(np.argmax(shapely.area(parts)))]
 
 
+Marker = tuple[float, float, float]  # x, y, radius of a dot on a tiny highlighted country
+
+
+@dataclass
+class _Labeller:
+    """Places country names with halos, first come first served, never overlapping."""
+
+    canvas: Any
+    geometry: _MapGeometry
+    frame: Box
+    placed: _Placed
+    highlighted: list[int]
+    markers: dict[int, Marker]
+    unit: float
+    mode: Mode
+
+    def place(
+        self,
+        row: int,
+        name: str,
+        anchor: tuple[float, float] | None,
+        style: _LabelStyle,
+        outside_ok: bool,
+    ) -> bool:
+        """Draw the label at the first free candidate position; False if none is free."""
+        halo = 1.8 * self.unit
+        lines = _split_name(name.upper() if style.upper else name)
+        w, h = _label_size(lines, style)
+        best: tuple[float, Box] | None = None
+        for box in self._candidates(row, anchor, w + halo, h + halo, outside_ok):
+            if not _inside(box, self.frame, 2 * self.unit) or not self.placed.free(box, self.unit):
+                continue
+            page = self.geometry.page
+            penalty = sum(_overlap(box, page[other]) for other in self.highlighted if other != row)
+            if best is None or penalty < best[0] - 1e-9:
+                best = (penalty, box)
+        if best is None:
+            return False
+        self.placed.boxes.append(best[1])
+        _draw_label(self.canvas, lines, best[1], style, halo, self.mode)
+        return True
+
+    def _candidates(
+        self, row: int, anchor: tuple[float, float] | None, w: float, h: float, outside_ok: bool
+    ) -> list[Box]:
+        """On the country where the label fits inside it, else (if allowed) just beside it."""
+        shape = self.geometry.page[row]
+        part = _largest_part(shape)
+        point = shapely.point_on_surface(part)
+        anchors = ([anchor] if anchor is not None else []) + [(point.x, point.y)]
+        candidates = [
+            box
+            for box in (_box_at(x, y, w, h) for x, y in anchors)
+            if _overlap(box, shape) >= 0.6 * w * h
+        ]
+        if not outside_ok:
+            return candidates
+        x0, y0, x1, y1 = part.bounds
+        if row in self.markers:
+            mx, my, radius = self.markers[row]
+            x0, y0 = min(x0, mx - radius), min(y0, my - radius)
+            x1, y1 = max(x1, mx + radius), max(y1, my + radius)
+        cx, cy = min(max(anchors[0][0], x0), x1), min(max(anchors[0][1], y0), y1)
+        gap = 2.5 * self.unit
+        return [
+            *candidates,
+            (x1 + gap, cy - h / 2, x1 + gap + w, cy + h / 2),
+            (x0 - gap - w, cy - h / 2, x0 - gap, cy + h / 2),
+            _box_at(cx, y0 - gap - h / 2, w, h),
+            _box_at(cx, y1 + gap + h / 2, w, h),
+        ]
+
+
 def _place_labels(
-    canvas: Any, spec: MapSpec, table: CountryTable, highlighting: Highlighting,
-    proj: PrintProjection, frame: _ProjectedFrame, geometry: _MapGeometry, placed: _Placed,
-    unit: float, mode: Mode, warnings: list[str],
+    canvas: Any,
+    spec: MapSpec,
+    table: CountryTable,
+    highlighting: Highlighting,
+    proj: PrintProjection,
+    frame: _ProjectedFrame,
+    geometry: _MapGeometry,
+    placed: _Placed,
+    unit: float,
+    mode: Mode,
+    warnings: list[str],
+    markers: dict[int, Marker],
 ) -> int:
     """Name the highlighted countries (and others for ``labels: all``) without collisions."""
     if spec.labels == "none":
         return 0
     page = geometry.page
-    page_frame = frame.page
     highlighted = list(highlighted_rows(highlighting))
+    labeller = _Labeller(canvas, geometry, frame.page, placed, highlighted, markers, unit, mode)
     strong = _LabelStyle(FONT_BOLD, 8.5 * unit, INK, 0.06 * 8.5 * unit, upper=True)
     quiet = _LabelStyle(FONT_REGULAR, 6.5 * unit, "#555555", 0.0, upper=False)
-    halo = 1.8 * unit
-    gap = 2.5 * unit
-    count = 0
     names = table.names
-
-    def try_place(row: int, style: _LabelStyle, outside_ok: bool) -> bool:
-        if shapely.is_empty(page[row]):
-            return False
-        name = names[row].upper() if style.upper else names[row]
-        lines = _split_name(name)
-        w, h = _label_size(lines, style)
-        w, h = w + halo, h + halo
-        anchors = []
-        anchor = _label_anchor(row, table, proj, frame)
-        if anchor is not None:
-            anchors.append(anchor)
-        part = _largest_part(page[row])
-        point = shapely.point_on_surface(part)
-        anchors.append((point.x, point.y))
-        candidates: list[Box] = []
-        for cx, cy in anchors:
-            box = _box_at(cx, cy, w, h)
-            if _overlap(box, page[row]) >= 0.6 * w * h:
-                candidates.append(box)
-        if outside_ok:
-            bx0, by0, bx1, by1 = part.bounds
-            cx, cy = anchors[0]
-            cx, cy = min(max(cx, bx0), bx1), min(max(cy, by0), by1)
-            candidates += [
-                (bx1 + gap, cy - h / 2, bx1 + gap + w, cy + h / 2),
-                (bx0 - gap - w, cy - h / 2, bx0 - gap, cy + h / 2),
-                _box_at(cx, by0 - gap - h / 2, w, h),
-                _box_at(cx, by1 + gap + h / 2, w, h),
-            ]
-        best: tuple[float, int, Box] | None = None
-        for number, box in enumerate(candidates):
-            if not _inside(box, page_frame, 2 * unit) or not placed.free(box, 1.0 * unit):
-                continue
-            penalty = sum(_overlap(box, page[other]) for other in highlighted if other != row)
-            if best is None or penalty < best[0] - 1e-9:
-                best = (penalty, number, box)
-        if best is None:
-            return False
-        placed.boxes.append(best[2])
-        _draw_label(canvas, lines, best[2], style, halo, mode)
-        return True
-
+    count = 0
     for row in highlighted:
         if shapely.is_empty(page[row]):
-            warnings.append(f"map {spec.id!r}: {names[row]} is highlighted but outside the map "
-                            "frame")
-            continue
-        if try_place(row, strong, outside_ok=True):
+            warnings.append(
+                f"map {spec.id!r}: {names[row]} is highlighted but outside the map frame"
+            )
+        elif labeller.place(
+            row, names[row], _label_anchor(row, table, proj, frame), strong, outside_ok=True
+        ):
             count += 1
         else:
             warnings.append(f"map {spec.id!r}: no room for the label of {names[row]}; left out")
     if spec.labels == "all":
         zoom = math.log2(WEB_MERCATOR_WORLD_M * frame.scale * 96.0 / 72.0 / 256.0)
-        rank = []
+        ranked = []
         for row, value in enumerate(table.field("MIN_LABEL")):
             try:
                 min_label = float(value)
             except (TypeError, ValueError):
                 continue
-            if row not in highlighting.group_of_row and min_label <= zoom + 1.0:
-                rank.append((min_label, -float(shapely.area(page[row])), row))
-        for _min_label, _area, row in sorted(rank):
-            count += try_place(row, quiet, outside_ok=False)
+            if (
+                row not in highlighting.group_of_row
+                and min_label <= zoom + 1.0
+                and not shapely.is_empty(page[row])
+            ):
+                ranked.append((min_label, -float(shapely.area(page[row])), row))
+        for _min_label, _area, row in sorted(ranked):
+            count += labeller.place(
+                row, names[row], _label_anchor(row, table, proj, frame), quiet, outside_ok=False
+            )
     return count
 
 
+def _draw_markers(
+    canvas: Any,
+    spec: MapSpec,
+    geometry: _MapGeometry,
+    highlighting: Highlighting,
+    unit: float,
+    mode: Mode,
+) -> dict[int, Marker]:
+    """A dot in the group colour on each highlighted country too small to see on the page."""
+    radius = MARKER_RADIUS * unit
+    markers: dict[int, Marker] = {}
+    for row, group in sorted(highlighting.group_of_row.items()):
+        shape = geometry.page[row]
+        if shapely.is_empty(shape) or shapely.area(shape) >= math.pi * radius**2:
+            continue
+        point = shapely.point_on_surface(_largest_part(shape))
+        markers[row] = (point.x, point.y, radius)
+        canvas.setFillColor(pdf_color(spec.highlight[group].color, mode))
+        canvas.setStrokeColor(pdf_color(spec.border_color, mode))
+        canvas.setLineWidth(max(BORDER_WIDTH, MIN_LINE_WIDTH))
+        canvas.circle(point.x, point.y, radius, stroke=1, fill=1)
+    return markers
+
+
 def _legend(
-    canvas: Any, spec: MapSpec, frame: Box, geometry: _MapGeometry, highlighting: Highlighting,
-    unit: float, mode: Mode, placed: _Placed,
+    canvas: Any,
+    spec: MapSpec,
+    frame: Box,
+    geometry: _MapGeometry,
+    highlighting: Highlighting,
+    unit: float,
+    mode: Mode,
+    placed: _Placed,
 ) -> Box:
     """Swatch and label of each highlight group in a box in the emptiest corner of the map."""
     size = 8.5 * unit
@@ -988,7 +1249,7 @@ def _legend(
     weight = np.array([10.0 if row in highlighted else 1.0 for row in range(len(land))])
     scores = [float(np.nansum(a * weight)) for a in areas]
     box = boxes[int(np.argmin(scores))]
-    x0, y0, x1, y1 = box
+    x0, y0, _x1, y1 = box
 
     canvas.saveState()
     canvas.setFillColor(pdf_color(WHITE, mode))
@@ -1001,8 +1262,7 @@ def _legend(
         canvas.rect(x0 + pad, top - swatch_h, swatch_w, swatch_h, stroke=0, fill=1)
         canvas.setFillColor(pdf_color(INK, mode))
         canvas.setFont(FONT_REGULAR, size)
-        canvas.drawString(x0 + pad + swatch_w + gap, top - swatch_h / 2 - 0.36 * size,
-                          group.label)
+        canvas.drawString(x0 + pad + swatch_w + gap, top - swatch_h / 2 - 0.36 * size, group.label)
     canvas.restoreState()
     placed.boxes.append(box)
     return box
@@ -1022,8 +1282,10 @@ def credit_line(spec: MapSpec, name_of_projection: str) -> str:
         if "naturalearth" in origin.lower().replace("_", "").replace(" ", ""):
             boundaries += " Made with Natural Earth."
     licence = f"{spec.license_name} ({spec.license_url})" if spec.license_url else spec.license_name
-    text = (f"\u201c{spec.title}\u201d by {spec.author}, licensed under {licence}. {boundaries} "
-            f"{name_of_projection}.")
+    text = (
+        f"\u201c{spec.title}\u201d by {spec.author}, licensed under {licence}. {boundaries} "
+        f"{name_of_projection}."
+    )
     if spec.date:
         text += f" {spec.date}"
     return text
@@ -1032,8 +1294,9 @@ def credit_line(spec: MapSpec, name_of_projection: str) -> str:
 def _credit_markup(plain: str, url: str) -> str:
     text = escape(plain)
     if url:
-        text = text.replace(escape(url), f'<a href="{escape(url, {chr(34): "&quot;"})}">'
-                                         f"{escape(url)}</a>", 1)
+        text = text.replace(
+            escape(url), f'<a href="{escape(url, {chr(34): "&quot;"})}">{escape(url)}</a>', 1
+        )
     return text
 
 
@@ -1048,8 +1311,9 @@ def build_print_sheet(
     """Lay out and write the map's print PDF (atomically); return what was drawn."""
     started = time.perf_counter()
     if mode not in ("rgb", "cmyk"):
-        raise PrintError(f"unknown colour mode {mode!r}; use 'rgb' or 'cmyk'",
-                         where=f"map {spec.id!r}")
+        raise PrintError(
+            f"unknown colour mode {mode!r}; use 'rgb' or 'cmyk'", where=f"map {spec.id!r}"
+        )
     out_pdf = Path(out_pdf)
     register_fonts()
     rows = list(highlighted_rows(highlighting))
@@ -1058,32 +1322,103 @@ def build_print_sheet(
         proj = choose_print_projection(spec.projection, extent)
         name_of_projection = projection_name(proj)
     except ProjectionError as error:
-        raise ProjectionError(error.message, where=f"map {spec.id!r}: projection",
-                              hint=error.hint or "give an EPSG code or a PROJ string of a "
-                              "projected CRS, or `auto`") from None
+        raise ProjectionError(
+            error.message,
+            where=f"map {spec.id!r}: projection",
+            hint=error.hint or "give an EPSG code or a PROJ string of a projected CRS, or `auto`",
+        ) from None
     warnings = adjacent_group_conflicts(spec, table, highlighting)
+    warnings += missing_glyphs(spec, [table.names[row] for row in rows])
     credit = credit_line(spec, name_of_projection)
     layout = _layout(spec, _credit_markup(credit, spec.license_url), mode)
     try:
         frame, outline = _frame(proj, layout.area)
     except ProjectionError as error:
-        raise ProjectionError(error.message, where=f"map {spec.id!r}: extent",
-                              hint=error.hint) from None
+        raise ProjectionError(
+            error.message, where=f"map {spec.id!r}: extent", hint=error.hint
+        ) from None
     geometry = _map_geometry(table.geometries, proj, frame)
     if geometry.dropped_vertices:
-        warnings.append(f"map {spec.id!r}: {geometry.dropped_vertices} vertices cannot be "
-                        f"projected with {proj.crs!r} and were left out")
+        warnings.append(
+            f"map {spec.id!r}: {geometry.dropped_vertices} vertices cannot be "
+            f"projected with {proj.crs!r} and were left out"
+        )
 
     buffer = io.BytesIO()
     with _plain_flate_streams():
-        _draw_sheet(buffer, spec, table, highlighting, layout, proj, frame, outline, geometry,
-                    mode, warnings)
+        labels = _draw_sheet(
+            buffer,
+            spec,
+            table,
+            highlighting,
+            layout,
+            proj,
+            frame,
+            outline,
+            geometry,
+            mode,
+            warnings,
+        )
     data = buffer.getvalue()
     write_atomic(out_pdf, data)
-    labels = ...
-    canvas = Canvas(buffer, pagesize=layout.page, pageCompression=1, invariant=1,
-                    initialFontName=FONT_REGULAR, initialFontSize=10,
-                    enforceColorSpace="cmyk" if mode == "cmyk" else None)
+
+    for message in warnings:
+        logger.warning(message)
+    return PrintReport(
+        map_id=spec.id,
+        pdf=out_pdf,
+        projection=proj.crs,
+        projection_name=name_of_projection,
+        extent=extent,
+        page_size=layout.page,
+        frame=frame.page,
+        frame_projected=frame.projected,
+        tolerance_m=geometry.tolerance_m,
+        polygons=len(geometry.rings.polygon_geometry),
+        vertices=len(geometry.rings.xy),
+        specks=geometry.specks,
+        labels=labels,
+        file_size=len(data),
+        seconds=time.perf_counter() - started,
+        mode=mode,
+        warnings=warnings,
+    )
+
+
+@contextmanager
+def _plain_flate_streams() -> Iterator[None]:
+    """Flate-only streams: reportlab's default ASCII85 layer is 25% bigger and slow in Python."""
+    previous = rl_config.useA85
+    rl_config.useA85 = 0
+    try:
+        yield
+    finally:
+        rl_config.useA85 = previous
+
+
+def _draw_sheet(
+    buffer: io.BytesIO,
+    spec: MapSpec,
+    table: CountryTable,
+    highlighting: Highlighting,
+    layout: _Layout,
+    proj: PrintProjection,
+    frame: _ProjectedFrame,
+    outline: shapely.Polygon,
+    geometry: _MapGeometry,
+    mode: Mode,
+    warnings: list[str],
+) -> int:
+    """Draw the page into ``buffer``; returns the number of country labels."""
+    canvas = Canvas(
+        buffer,
+        pagesize=layout.page,
+        pageCompression=1,
+        invariant=1,
+        initialFontName=FONT_REGULAR,
+        initialFontSize=10,
+        enforceColorSpace="cmyk" if mode == "cmyk" else None,
+    )
     canvas.setTitle(spec.title)
     canvas.setAuthor(spec.author)
     canvas.setSubject(spec.caption or spec.title)
@@ -1096,6 +1431,53 @@ def build_print_sheet(
     clip = canvas.beginPath()
     clip.rect(fx0, fy0, fx1 - fx0, fy1 - fy0)
     canvas.clipPath(clip, stroke=0, fill=0)
+    _draw_map(canvas, spec, table, highlighting, proj, frame, outline, geometry, mode)
+    placed = _Placed()
+    markers = _draw_markers(canvas, spec, geometry, highlighting, layout.unit, mode)
+    if spec.highlight:
+        _legend(canvas, spec, page_frame, geometry, highlighting, layout.unit, mode, placed)
+    labels = _place_labels(
+        canvas,
+        spec,
+        table,
+        highlighting,
+        proj,
+        frame,
+        geometry,
+        placed,
+        layout.unit,
+        mode,
+        warnings,
+        markers,
+    )
+    canvas.restoreState()
+
+    canvas.setStrokeColor(pdf_color(FRAME_GREY, mode))
+    canvas.setLineWidth(FRAME_WIDTH)
+    canvas.rect(fx0, fy0, fx1 - fx0, fy1 - fy0, stroke=1, fill=0)
+    for block in layout.blocks:
+        block.paragraph.drawOn(canvas, block.x, block.y)
+    credit_y = fy0 - CREDIT_GAP * layout.unit - layout.credit.height
+    layout.credit.paragraph.drawOn(canvas, layout.credit.x, credit_y)
+    canvas.showPage()
+    canvas.save()
+    return labels
+
+
+def _draw_map(
+    canvas: Any,
+    spec: MapSpec,
+    table: CountryTable,
+    highlighting: Highlighting,
+    proj: PrintProjection,
+    frame: _ProjectedFrame,
+    outline: shapely.Polygon,
+    geometry: _MapGeometry,
+    mode: Mode,
+) -> None:
+    """Ocean, one filled path per country, then the shared borders in one stroked path."""
+    page_frame = frame.page
+    fx0, fy0, fx1, fy1 = page_frame
     ocean = pdf_color(spec.ocean_color, mode)
     if proj.is_world:
         globe = shapely.transform(np.array([outline], dtype=object), frame.transform)
@@ -1115,7 +1497,7 @@ def build_print_sheet(
     for row in range(len(table)):
         first, last = vertex_ranges[row], vertex_ranges[row + 1]
         if last > first:
-            chunk = text_bytes[byte_ends[first]:byte_ends[last]]
+            chunk = text_bytes[byte_ends[first] : byte_ends[last]]
             _fill_path(canvas, chunk.decode("ascii"), color_objects[colors[row]])
 
     border_xy, border_moves = shared_borders(rings)
@@ -1126,44 +1508,6 @@ def build_print_sheet(
         canvas.setLineJoin(1)
         canvas.setLineCap(1)
         canvas.addLiteral(border_text.decode("ascii") + "S")
-
-    placed = _Placed()
-    if spec.highlight:
-        _legend(canvas, spec, page_frame, geometry, highlighting, layout.unit, mode, placed)
-    labels = _place_labels(canvas, spec, table, highlighting, proj, frame, geometry, placed,
-                           layout.unit, mode, warnings)
-    canvas.restoreState()
-
-    canvas.setStrokeColor(pdf_color(FRAME_GREY, mode))
-    canvas.setLineWidth(FRAME_WIDTH)
-    canvas.rect(fx0, fy0, fx1 - fx0, fy1 - fy0, stroke=1, fill=0)
-    for block in layout.blocks:
-        block.paragraph.drawOn(canvas, block.x, block.y)
-    canvas.showPage()
-    canvas.save()
-    data = buffer.getvalue()
-    write_atomic(out_pdf, data)
-
-    for message in warnings:
-        logger.warning(message)
-    return PrintReport(
-        map_id=spec.id,
-        pdf=out_pdf,
-        projection=proj.crs,
-        projection_name=name_of_projection,
-        extent=extent,
-        page_size=layout.page,
-        frame=page_frame,
-        frame_projected=frame.projected,
-        tolerance_m=geometry.tolerance_m,
-        polygons=int(len(rings.polygon_geometry)),
-        vertices=int(len(rings.xy)),
-        labels=labels,
-        file_size=len(data),
-        seconds=time.perf_counter() - started,
-        mode=mode,
-        warnings=warnings,
-    )
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -1184,7 +1528,12 @@ def render_preview(pdf_path: Path, png_path: Path, *, dpi: int = 110) -> None:
     """Render page 1 of a PDF to a PNG with pdfium (atomically; same PDF, same bytes)."""
     import pypdfium2 as pdfium
 
-    document = pdfium.PdfDocument(str(pdf_path))
+    if dpi <= 0:
+        raise PrintError(f"dpi must be positive, got {dpi}", where=str(pdf_path))
+    try:
+        document = pdfium.PdfDocument(str(pdf_path))
+    except pdfium.PdfiumError as error:
+        raise PrintError(f"cannot open the PDF: {error}", where=str(pdf_path)) from None
     try:
         image = document[0].render(scale=dpi / 72.0).to_pil().convert("RGB")
     finally:

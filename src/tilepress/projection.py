@@ -74,7 +74,7 @@ def extent_width(extent: Extent) -> float:
 
 def extent_center(extent: Extent) -> tuple[float, float]:
     """Centre (lon, lat) of an extent, antimeridian-aware."""
-    west, south, east, north = extent
+    west, south, _east, north = extent
     return normalize_lon(west + extent_width(extent) / 2.0), (south + north) / 2.0
 
 
@@ -215,7 +215,7 @@ def densify_degrees(geometries: NDArray[np.object_], step: float = 0.5) -> NDArr
 
 def extent_outline(extent: Extent, lon_0: float, steps: int = 180) -> shapely.Polygon:
     """The extent as a densified lon/lat polygon in the window around ``lon_0``."""
-    west, south, east, north = extent
+    west, south, _east, north = extent
     width = extent_width(extent)
     start = west
     while start < lon_0 - 180.0 - 1e-9:
