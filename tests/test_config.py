@@ -733,23 +733,6 @@ def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:
     assert problems[0].startswith(f"{path}:")
     assert "colour: unknown key 'colour'; allowed here: maps, output_dir" in problems[0]
     assert problems[0].endswith("allowed here: maps, output_dir, public_url, sources")
-
-
-def test_unknown_top_level_key_names_its_own_line(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        """
-        # a comment first
-        output_dir: dist
-        maps:
-          - id: one
-            title: T
-            highlight:
-              - {label: A, color: red, countries: [UKR]}
-        colour: blue
-    """,
-    )
-    problems = problems_of(path)
     assert problems[0].startswith(f"{path}:{line_of(path, 'colour: blue')}: ")
 
 
