@@ -87,6 +87,30 @@ def tiles(reference_dist: Path) -> dict[tuple[int, int, int], bytes]:
 
 
 @pytest.mark.e2e
+def line_parts(commands: list[int]) -> list[np.ndarray]:
+    """Parse a linestring's command stream: MoveTo(1), LineTo(>=1), no zero-length steps."""
+    parts: list[np.ndarray] = []
+    position, cursor = 0, np.zeros(2, dtype=np.int64)
+    while position < len(commands):
+        assert commands[position] == (1 << 3) | MOVE_TO
+        cursor = cursor + np.array([zigzag(commands[position + 1]), zigzag(commands[position + 2])])
+        points = [cursor.copy()]
+        command, count = commands[position + 3] & 7, commands[position + 3] >> 3
+        assert command == LINE_TO and count >= 1
+        position += 4
+        for _ in range(count):
+            step = np.array([zigzag(commands[position]), zigzag(commands[position + 1])])
+            assert step.any(), "no zero-length LineTo"
+            cursor = cursor + step
+            points.append(cursor.copy())
+            position += 2
+        parts.append(np.array(points))
+    return parts
+
+
+GEOMETRY_TYPE = {"countries": 3, "boundaries": 2, "labels": 1}
+
+
 def test_every_tile_is_valid_mvt_21(tiles: dict[tuple[int, int, int], bytes]) -> None:
     """Decode every tile of the reference output with an independent command parser."""
     checked = 0
@@ -95,13 +119,24 @@ def test_every_tile_is_valid_mvt_21(tiles: dict[tuple[int, int, int], bytes]) ->
         tile.ParseFromString(data)
         names = [layer.name for layer in tile.layers]
         assert names and len(names) == len(set(names)), key
+        assert set(names) <= set(GEOMETRY_TYPE) and "countries" in names, key
         for layer in tile.layers:
             assert layer.version == 2 and layer.extent == EXTENT
             for feature in layer.features:
-                assert feature.type == 3  # POLYGON
+                assert feature.type == GEOMETRY_TYPE[layer.name], (key, layer.name)
                 assert len(feature.tags) % 2 == 0
                 assert max(feature.tags[0::2]) < len(layer.keys)
                 assert max(feature.tags[1::2]) < len(layer.values)
+                if layer.name == "labels":
+                    geometry = list(feature.geometry)
+                    assert geometry[0] == (1 << 3) | MOVE_TO and len(geometry) == 3
+                    x, y = zigzag(geometry[1]), zigzag(geometry[2])
+                    assert 0 <= x <= EXTENT and 0 <= y <= EXTENT, key  # only in its own tile
+                    continue
+                if layer.name == "boundaries":
+                    for part in line_parts(list(feature.geometry)):
+                        assert part.min() >= -BUFFER and part.max() <= EXTENT + BUFFER, key
+                    continue
                 polygons = polygons_of(rings_of(list(feature.geometry)))
                 for polygon in polygons:
                     assert polygon.is_valid, (key, shapely.is_valid_reason(polygon))
@@ -118,7 +153,12 @@ def test_countries_do_not_overlap_in_a_tile(tiles: dict[tuple[int, int, int], by
     worst = 0.0
     for data in tiles.values():
         features = decode_tile(data)["countries"]["features"]
-        shapes = [shapely.geometry.shape(f["geometry"]) for f in features]
+        # one-pixel traces of micro-states sit on top of their neighbours by design
+        shapes = [
+            shapely.geometry.shape(f["geometry"])
+            for f in features
+            if not f["properties"].get("trace")
+        ]
         if len(shapes) < 2:
             continue
         overlap = sum(s.area for s in shapes) - shapely.union_all(shapes).area
@@ -191,7 +231,7 @@ def test_quantized_geometry_is_valid_and_wound_for_mvt() -> None:
     hole = shapely.Point(cx, cy).buffer((maxx - minx) * 0.1)
     polygon = shapely.Polygon(shell, [np.asarray(hole.exterior.coords)[::-1]])
     bigger = shapely.box(minx - 200 * unit, miny + 100 * unit, minx + 300 * unit, maxy + 300 * unit)
-    [tiled, cut] = to_tile_coordinates(np.array([polygon, bigger], dtype=object), 5, 10, 12)
+    _clipped, (tiled, cut) = to_tile_coordinates(np.array([polygon, bigger], dtype=object), 5, 10, 12)
     for geometry in (tiled, cut):
         assert geometry.is_valid
         coords = shapely.get_coordinates(geometry)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 from numpy.typing import NDArray
 
 from tilepress.archives import (
@@ -21,9 +22,14 @@ from tilepress.archives import (
     write_pmtiles,
     write_tile_folder,
 )
-from tilepress.config import MapSpec
-from tilepress.encoding import compress, encode_tile
-from tilepress.projection import Extent, resolve_extent
+from tilepress.config import MapSpec, SourceSpec
+from tilepress.encoding import Feature, compress, encode_tile
+from tilepress.projection import (
+    WEB_MERCATOR_HALF_WORLD,
+    Extent,
+    resolve_extent,
+    to_web_mercator,
+)
 from tilepress.sources import (
     CountryTable,
     Highlighting,
@@ -31,8 +37,26 @@ from tilepress.sources import (
     read_countries,
     resolve_highlights,
 )
-from tilepress.style import COUNTRIES_LAYER, maplibre_style, tilejson, tileset_metadata
-from tilepress.tiling import ZoomStats, iter_tile_geometries, prepare_mercator
+from tilepress.style import (
+    BOUNDARIES_LAYER,
+    COUNTRIES_LAYER,
+    LABELS_LAYER,
+    maplibre_style,
+    tilejson,
+    tileset_metadata,
+)
+from tilepress.tiling import (
+    EXTENT,
+    ZoomStats,
+    border_lines,
+    generalize_pyramid,
+    iter_tile_geometries,
+    load_pyramid,
+    prepare_mercator,
+    save_pyramid,
+    tile_bounds,
+    tile_unit,
+)
 
 log = logging.getLogger("tilepress")
 
@@ -58,13 +82,26 @@ def load_map(spec: MapSpec, source_path: str | Path | None = None) -> LoadedMap:
     return LoadedMap(spec, table, resolve_highlights(spec, table))
 
 
+NAME_FIELD_PREFIX = "NAME_"
+BUDGET_BYTES = 500 * 1024  # largest compressed tile, as tippecanoe and GDAL cap it
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value in ("", "-99") else str(value)
+
+
 def country_properties(loaded: LoadedMap) -> list[dict[str, str]]:
     """The ``countries`` layer's properties of every row of the source."""
     spec, table = loaded.spec, loaded.table
     colors = fill_colors(spec, table, loaded.highlighting)
+    iso_a2 = table.field("ISO_A2_EH") if "ISO_A2_EH" in table.attributes else table.field("ISO_A2")
     properties = []
     for row, (code, name) in enumerate(zip(table.codes, table.names, strict=True)):
         values = {"adm0_a3": code, "name": name, "color": colors[row]}
+        if (iso := _text(iso_a2[row])) is not None:
+            values["iso_a2"] = iso
+        if (english := _text(table.field("NAME_EN")[row])) is not None:
+            values["name_en"] = english
         group = loaded.highlighting.group(row)
         if group is not None:
             values["group"] = spec.highlight[group].label
@@ -72,40 +109,156 @@ def country_properties(loaded: LoadedMap) -> list[dict[str, str]]:
     return properties
 
 
+@dataclass
+class LabelPoints:
+    """One label point per country, in Web Mercator, with its properties and first zoom."""
+
+    xy: NDArray[np.float64]
+    properties: list[dict[str, str | float]]
+    min_zoom: NDArray[np.float64]
+
+
+def label_points(loaded: LoadedMap) -> LabelPoints:
+    """Natural Earth's label positions (LABEL_X/LABEL_Y, else a point inside the country),
+    with the names in every language the source has and ``min_zoom`` from MIN_LABEL."""
+    table = loaded.table
+    inside = shapely.get_coordinates(shapely.point_on_surface(table.geometries))
+    lon = np.array([np.nan if v is None else float(v) for v in table.field("LABEL_X")])
+    lat = np.array([np.nan if v is None else float(v) for v in table.field("LABEL_Y")])
+    missing = ~np.isfinite(lon) | ~np.isfinite(lat)
+    lon[missing], lat[missing] = inside[missing, 0], inside[missing, 1]
+    points = to_web_mercator(shapely.points(lon, lat))
+    min_label = np.array([0.0 if v is None else float(v) for v in table.field("MIN_LABEL")])
+    highlighted = np.zeros(len(table), dtype=bool)
+    highlighted[list(loaded.highlighting.group_of_row)] = True
+    min_zoom = np.where(highlighted, 0.0, min_label)
+    name_fields = sorted(
+        n
+        for n in table.attributes
+        if n.startswith(NAME_FIELD_PREFIX) and len(n) <= 8 and n[5:].isalpha()
+    )
+    countries = country_properties(loaded)
+    properties: list[dict[str, str | float]] = []
+    for row in range(len(table)):
+        values: dict[str, str | float] = {
+            key: countries[row][key]
+            for key in ("adm0_a3", "name", "group")
+            if key in countries[row]
+        }
+        values["min_zoom"] = float(min_zoom[row])
+        for field_name in name_fields:
+            if (text := _text(table.attributes[field_name][row])) is not None:
+                values[field_name.lower()] = text
+        properties.append(values)
+    return LabelPoints(shapely.get_coordinates(points), properties, min_zoom)
+
+
 # Worker state: set before the pool forks, so the geometry is not pickled per task.
 _WORKER_STATE: dict[str, Any] = {}
 
 
+def _labels_by_tile(labels: LabelPoints, zoom: int) -> dict[tuple[int, int], list[int]]:
+    size = tile_unit(zoom) * EXTENT
+    shown = np.flatnonzero(np.floor(labels.min_zoom) <= zoom)
+    tx = np.floor((labels.xy[shown, 0] + WEB_MERCATOR_HALF_WORLD) / size).astype(np.int64)
+    ty = np.floor((WEB_MERCATOR_HALF_WORLD - labels.xy[shown, 1]) / size).astype(np.int64)
+    by_tile: dict[tuple[int, int], list[int]] = {}
+    for row, x, y in zip(shown, tx, ty, strict=True):
+        by_tile.setdefault((int(x), int(y)), []).append(int(row))
+    return by_tile
+
+
 def _tiles_for_zoom(zoom: int) -> tuple[dict[TileKey, bytes], ZoomStats]:
-    mercator: NDArray[np.object_] = _WORKER_STATE["mercator"]
+    generalized: NDArray[np.object_] = _WORKER_STATE["generalized"][zoom]
     properties: list[dict[str, str]] = _WORKER_STATE["properties"]
-    names: list[str] = _WORKER_STATE["names"]
+    codes: list[str] = _WORKER_STATE["codes"]
+    labels: LabelPoints = _WORKER_STATE["labels"]
+    labels_here = _labels_by_tile(labels, zoom)
     stats = ZoomStats(zoom)
     tiles: dict[TileKey, bytes] = {}
-    for tile in iter_tile_geometries(mercator, zoom, stats, names):
-        features = [
-            (geometry, properties[row])
-            for row, geometry in zip(tile.rows, tile.geometries, strict=True)
+    unit = tile_unit(zoom)
+    for tile in iter_tile_geometries(
+        generalized, zoom, stats, _WORKER_STATE["names"], trace_from=_WORKER_STATE["trace_from"]
+    ):
+        countries = [
+            (geometry, {**properties[row], "trace": True} if trace else properties[row])
+            for row, geometry, trace in zip(tile.rows, tile.geometries, tile.traces, strict=True)
         ]
-        data = compress(encode_tile({COUNTRIES_LAYER: features}))
+        real = ~tile.traces
+        borders = [
+            (
+                lines,
+                {
+                    "kind": "land",
+                    "adm0_a3_a": min(codes[a], codes[b]),
+                    "adm0_a3_b": max(codes[a], codes[b]),
+                },
+            )
+            for a, b, lines in border_lines(tile.rows[real], tile.geometries[real])
+        ]
+        minx, _miny, _maxx, maxy = tile_bounds(zoom, tile.x, tile.y)
+        points = [
+            (
+                shapely.Point(
+                    np.floor((labels.xy[row, 0] - minx) / unit),
+                    np.floor((maxy - labels.xy[row, 1]) / unit),
+                ),
+                labels.properties[row],
+            )
+            for row in labels_here.get((tile.x, tile.y), [])
+        ]
+        layers: dict[str, list[Feature]] = {
+            COUNTRIES_LAYER: countries,
+            BOUNDARIES_LAYER: borders,  # type: ignore[dict-item]
+            LABELS_LAYER: points,  # type: ignore[dict-item]
+        }
+        data = compress(encode_tile(layers))
+        if len(data) > BUDGET_BYTES:  # never seen with Natural Earth; keep the map usable
+            layers[LABELS_LAYER] = []
+            data = compress(encode_tile(layers))
+            stats.over_budget.append(f"{zoom}/{tile.x}/{tile.y}")
         tiles[(tile.zoom, tile.x, tile.y)] = data
         stats.tiles += 1
-        stats.features += len(features)
+        stats.features += len(countries) + len(borders) + len(points)
+        stats.traces += int(tile.traces.sum())
+        stats.vertices += int(shapely.get_num_coordinates(tile.geometries).sum())
         stats.bytes += len(data)
         stats.largest_tile = max(stats.largest_tile, len(data))
     return tiles, stats
 
 
-def build_tiles(loaded: LoadedMap, out_dir: Path, *, workers: int = 1) -> dict[str, Any]:
-    """Write ``tiles/``, ``<id>.mbtiles``, ``<id>.pmtiles`` and ``tiles-report.json``."""
+def build_pyramid(
+    source: SourceSpec, zooms: range, target: Path, source_path: str | Path | None = None
+) -> None:
+    """Generalize a source for a zoom range and store it (the geometry-only step)."""
+    table = read_countries(source, source_path)
+    save_pyramid(generalize_pyramid(prepare_mercator(table.geometries), zooms), target)
+
+
+def build_tiles(
+    loaded: LoadedMap, out_dir: Path, *, workers: int = 1, pyramid: Path | None = None
+) -> dict[str, Any]:
+    """Write ``tiles/``, ``<id>.mbtiles``, ``<id>.pmtiles`` and ``tiles-report.json``.
+
+    ``pyramid`` is the output of :func:`build_pyramid` for the same source and zooms; without
+    it the geometry is generalized here.
+    """
     spec = loaded.spec
     started = time.perf_counter()
-    _WORKER_STATE.update(
-        mercator=prepare_mercator(loaded.table.geometries),
-        properties=country_properties(loaded),
-        names=loaded.table.names,
-    )
     zooms = list(range(spec.min_zoom, spec.max_zoom + 1))
+    min_zoom = loaded.table.field("MIN_ZOOM")
+    _WORKER_STATE.update(
+        generalized=(
+            load_pyramid(pyramid)
+            if pyramid is not None
+            else generalize_pyramid(prepare_mercator(loaded.table.geometries), zooms)
+        ),
+        properties=country_properties(loaded),
+        codes=loaded.table.codes,
+        names=loaded.table.names,
+        labels=label_points(loaded),
+        trace_from=np.array([0.0 if v is None else float(v) for v in min_zoom]),
+    )
     tiles: dict[TileKey, bytes] = {}
     stats: list[ZoomStats] = []
     # Deepest zooms first: they take longest, so the pool stays busy to the end.

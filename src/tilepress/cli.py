@@ -206,17 +206,55 @@ def _spec(spec_json: str) -> Any:
         raise ConfigError([f"--spec is not a map specification: {error}"]) from None
 
 
+@step.command("generalize")
+@click.option(
+    "--source-spec",
+    "source_json",
+    required=True,
+    help="The source's settings as JSON (from the workflow).",
+)
+@source_option
+@click.option("--zooms", required=True, help="Zoom range, e.g. 0-6.")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
+@_report_errors
+def step_generalize(source_json: str, source_path: Path | None, zooms: str, out_path: Path) -> None:
+    """Generalized geometry per zoom (depends only on the source and the zoom range)."""
+    from tilepress.build import build_pyramid
+    from tilepress.config import SourceSpec
+
+    try:
+        low, high = (int(part) for part in zooms.split("-"))
+        source = SourceSpec(**json.loads(source_json))
+    except (ValueError, TypeError) as error:
+        raise ConfigError([f"bad --source-spec or --zooms: {error}"]) from None
+    build_pyramid(source, range(low, high + 1), out_path, source_path)
+
+
 @step.command("tiles")
 @spec_option
 @source_option
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path))
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256))
+@click.option(
+    "--generalized",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Output of `step generalize` (else the geometry is generalized here).",
+)
 @_report_errors
-def step_tiles(spec_json: str, source_path: Path | None, out_dir: Path, threads: int) -> None:
+def step_tiles(
+    spec_json: str,
+    source_path: Path | None,
+    out_dir: Path,
+    threads: int,
+    generalized: Path | None,
+) -> None:
     """Vector tiles: z/x/y folder, MBTiles, PMTiles and a report."""
     from tilepress.build import build_tiles, load_map
 
-    build_tiles(load_map(_spec(spec_json), source_path), out_dir, workers=threads)
+    build_tiles(
+        load_map(_spec(spec_json), source_path), out_dir, workers=threads, pyramid=generalized
+    )
 
 
 @step.command("style")

@@ -126,6 +126,8 @@ class MapSpec:
     labels: str = "highlighted"
     page: PageSpec = field(default_factory=PageSpec)
     public_url: str = "http://127.0.0.1:8000"
+    glyphs: str | None = None
+    label_font: str = "Noto Sans Regular"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (the inverse of :func:`map_from_dict`)."""
@@ -547,6 +549,8 @@ def _build_project(data: dict[str, Any]) -> ProjectConfig:
                 labels=raw["labels"],
                 page=PageSpec(**raw["page"]),
                 public_url=public_url,
+                glyphs=data.get("glyphs"),
+                label_font=data["label_font"],
             )
         )
     return ProjectConfig(

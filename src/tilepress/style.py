@@ -15,12 +15,53 @@ from tilepress.projection import (
 )
 
 COUNTRIES_LAYER = "countries"
+BOUNDARIES_LAYER = "boundaries"
+LABELS_LAYER = "labels"
 NATURAL_EARTH_URL = "https://www.naturalearthdata.com/"
 COUNTRY_FIELDS = {
     "adm0_a3": "String",
+    "iso_a2": "String",
     "name": "String",
+    "name_en": "String",
     "color": "String",
     "group": "String",
+    "trace": "Boolean",
+}
+BOUNDARY_FIELDS = {"kind": "String", "adm0_a3_a": "String", "adm0_a3_b": "String"}
+LABEL_LANGUAGES = (
+    "ar",
+    "bn",
+    "de",
+    "el",
+    "en",
+    "es",
+    "fa",
+    "fr",
+    "he",
+    "hi",
+    "hu",
+    "id",
+    "it",
+    "ja",
+    "ko",
+    "nl",
+    "pl",
+    "pt",
+    "ru",
+    "sv",
+    "tr",
+    "uk",
+    "ur",
+    "vi",
+    "zh",
+    "zht",
+)
+LABEL_FIELDS = {
+    "adm0_a3": "String",
+    "name": "String",
+    "group": "String",
+    "min_zoom": "Number",
+    **{f"name_{language}": "String" for language in LABEL_LANGUAGES},
 }
 
 
@@ -37,14 +78,34 @@ def attribution_html(spec: MapSpec) -> str:
 
 def vector_layers(spec: MapSpec) -> list[dict[str, Any]]:
     """The ``vector_layers`` entry shared by TileJSON, MBTiles and PMTiles metadata."""
+    layers = [
+        (
+            COUNTRIES_LAYER,
+            "Country polygons (Natural Earth admin-0) with their fill colour; "
+            "trace=true marks a one-pixel marker of a country too small to draw",
+            COUNTRY_FIELDS,
+        ),
+        (
+            BOUNDARIES_LAYER,
+            "Land borders shared by two countries (kind=land), from the same generalized polygons",
+            BOUNDARY_FIELDS,
+        ),
+        (
+            LABELS_LAYER,
+            "Label points (Natural Earth LABEL_X/LABEL_Y) with names in 26 "
+            "languages; min_zoom from MIN_LABEL",
+            LABEL_FIELDS,
+        ),
+    ]
     return [
         {
-            "id": COUNTRIES_LAYER,
-            "description": "Country polygons (Natural Earth admin-0) with their fill colour",
-            "fields": dict(COUNTRY_FIELDS),
+            "id": layer_id,
+            "description": description,
+            "fields": dict(fields),
             "minzoom": spec.min_zoom,
             "maxzoom": spec.max_zoom,
         }
+        for layer_id, description, fields in layers
     ]
 
 
@@ -118,7 +179,7 @@ def tilejson(spec: MapSpec, meta: TilesetMetadata) -> dict[str, Any]:
 def maplibre_style(spec: MapSpec, meta: TilesetMetadata) -> dict[str, Any]:
     """A MapLibre style v8: ocean background, countries filled from their ``color``, borders."""
     lon, lat, zoom = meta.center
-    return {
+    style: dict[str, Any] = {
         "version": 8,
         "name": spec.title,
         "metadata": {"tilepress:id": spec.id, "tilepress:legend": legend(spec)},
@@ -148,11 +209,11 @@ def maplibre_style(spec: MapSpec, meta: TilesetMetadata) -> dict[str, Any]:
                 },
             },
             {
-                "id": "countries-border",
+                "id": "borders",
                 "type": "line",
                 "source": COUNTRIES_LAYER,
-                "source-layer": COUNTRIES_LAYER,
-                "layout": {"line-join": "round"},
+                "source-layer": BOUNDARIES_LAYER,
+                "layout": {"line-join": "round", "line-cap": "round"},
                 "paint": {
                     "line-color": spec.border_color,
                     "line-width": ["interpolate", ["linear"], ["zoom"], 0, 0.4, 6, 1.2],
@@ -160,3 +221,26 @@ def maplibre_style(spec: MapSpec, meta: TilesetMetadata) -> dict[str, Any]:
             },
         ],
     }
+    if spec.glyphs:  # symbol layers need glyphs; tilepress never points at a CDN by itself
+        style["glyphs"] = spec.glyphs
+        style["layers"].append(
+            {
+                "id": "labels",
+                "type": "symbol",
+                "source": COUNTRIES_LAYER,
+                "source-layer": LABELS_LAYER,
+                "filter": [">=", ["zoom"], ["get", "min_zoom"]],
+                "layout": {
+                    "text-field": ["coalesce", ["get", "name_en"], ["get", "name"]],
+                    "text-font": [spec.label_font],
+                    "text-size": ["interpolate", ["linear"], ["zoom"], 1, 10, 6, 14],
+                    "text-max-width": 8,
+                },
+                "paint": {
+                    "text-color": "#1c2330",
+                    "text-halo-color": "#ffffff",
+                    "text-halo-width": 1.2,
+                },
+            }
+        )
+    return style

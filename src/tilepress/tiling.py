@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import io
+import itertools
 import logging
-from collections.abc import Callable, Iterator
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from tilepress.archives import atomic_path
+from tilepress.generalize import Rings, shared_edges, thin_shared
 from tilepress.projection import WEB_MERCATOR_HALF_WORLD, to_web_mercator
 from tilepress.sources import polygonal
 
@@ -18,6 +24,7 @@ log = logging.getLogger("tilepress")
 
 EXTENT = 4096
 BUFFER = 64
+TRACE_UNITS = 16  # a country too small for the grid shows as a square this size (one pixel)
 WORLD = 2.0 * WEB_MERCATOR_HALF_WORLD
 # coverage_simplify tolerance in tile units (1/4096 of a tile) at each zoom
 SIMPLIFY_UNITS = 1.0
@@ -36,11 +43,24 @@ def tile_bounds(zoom: int, x: int, y: int) -> tuple[float, float, float, float]:
     return minx, maxy - size, minx + size, maxy
 
 
-def generalize(mercator: NDArray[np.object_], zoom: int) -> NDArray[np.object_]:
-    """Simplify all countries together (shared borders stay shared) for one zoom level."""
-    tolerance = SIMPLIFY_UNITS * tile_unit(zoom)
-    simplified: NDArray[np.object_] = shapely.coverage_simplify(mercator, tolerance)
-    return polygonal(shapely.make_valid(simplified))
+def generalize_pyramid(mercator: NDArray[np.object_], zooms: Sequence[int]) -> dict[int, Any]:
+    """Generalized countries for every zoom, deepest first, each from the one below it.
+
+    Vertices whose triangle (Visvalingam's effective area) is under about a square tile unit
+    go, identically on both sides of every shared border (:func:`thin_shared`), so neighbours
+    keep one common border at every zoom without rebuilding a topology per zoom.
+    """
+    rings = Rings.from_geometries(mercator)
+    result: dict[int, Any] = {}
+    for zoom in sorted(zooms, reverse=True):
+        rings = thin_shared(rings, area=(SIMPLIFY_UNITS * tile_unit(zoom)) ** 2, rounds=12)
+        geometries = rings.to_geometries()
+        invalid = ~shapely.is_valid(geometries)  # a thinned ring may touch itself: repair
+        geometries[invalid] = shapely.make_valid(
+            geometries[invalid], method="structure", keep_collapsed=False
+        )
+        result[zoom] = geometries
+    return result
 
 
 def _wrap_copies(geometries: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
@@ -72,6 +92,7 @@ class TileGeometry:
     y: int
     rows: NDArray[np.intp]
     geometries: NDArray[np.object_]
+    traces: NDArray[np.bool_]  # True where a country shows only as a one-pixel marker
 
 
 @dataclass
@@ -84,7 +105,9 @@ class ZoomStats:
     bytes: int = 0
     largest_tile: int = 0
     vertices: int = 0
+    traces: int = 0
     dropped: list[str] = field(default_factory=list)
+    over_budget: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -95,15 +118,20 @@ class ZoomStats:
             "bytes": self.bytes,
             "largest_tile_bytes": self.largest_tile,
             "vertices": self.vertices,
+            "traces": self.traces,
             "dropped": sorted(self.dropped),
+            "over_budget": self.over_budget,
         }
 
 
 def to_tile_coordinates(
     geometries: NDArray[np.object_], zoom: int, x: int, y: int
-) -> NDArray[np.object_]:
+) -> tuple[NDArray[np.object_], NDArray[np.object_]]:
     """Clip to the buffered tile, scale to 0..4096 (y down), snap to the integer grid, repair
-    and wind exteriors with positive area (clockwise on screen), as MVT 2.1 requires."""
+    and wind exteriors with positive area (clockwise on screen), as MVT 2.1 requires.
+
+    Returns the clipped geometries before snapping (tile units) and the final ones.
+    """
     minx, miny, maxx, maxy = tile_bounds(zoom, x, y)
     unit = tile_unit(zoom)
     pad = BUFFER * unit
@@ -111,54 +139,83 @@ def to_tile_coordinates(
     origin = np.array([minx, maxy])
     scale = np.array([1.0 / unit, -1.0 / unit])
     local = shapely.transform(clipped, lambda xy: (xy - origin) * scale)
-    snapped = shapely.set_precision(local, 1.0)
+    try:
+        snapped = shapely.set_precision(local, 1.0)
+    except shapely.errors.GEOSException:  # a clip artefact GEOS cannot snap: repair first
+        snapped = np.array([_snap_one(geometry) for geometry in local], dtype=object)
     invalid = ~shapely.is_valid(snapped)
     if invalid.any():
         snapped[invalid] = shapely.set_precision(shapely.make_valid(snapped[invalid]), 1.0)
     snapped = polygonal(snapped)
     oriented: NDArray[np.object_] = shapely.orient_polygons(snapped, exterior_cw=False)
-    return oriented
+    return local, oriented
+
+
+def _snap_one(geometry: shapely.Geometry) -> shapely.Geometry:
+    try:
+        return shapely.set_precision(geometry, 1.0)
+    except shapely.errors.GEOSException:
+        repaired = polygonal(np.array([shapely.make_valid(geometry)], dtype=object))[0]
+        return shapely.set_precision(repaired, 1.0)
+
+
+def _trace(geometry: shapely.Geometry) -> shapely.Geometry:
+    """A one-pixel square where a country too small for the grid lies (tile coordinates)."""
+    point = shapely.point_on_surface(geometry)
+    x, y = np.clip(np.floor([point.x, point.y]), 0, EXTENT - TRACE_UNITS)
+    return shapely.orient_polygons(
+        shapely.box(x, y, x + TRACE_UNITS, y + TRACE_UNITS), exterior_cw=False
+    )
 
 
 def iter_tile_geometries(
-    mercator: NDArray[np.object_],
+    generalized: NDArray[np.object_],
     zoom: int,
     stats: ZoomStats,
     names: list[str],
+    trace_from: NDArray[np.float64] | None = None,
 ) -> Iterator[TileGeometry]:
-    """Every non-empty tile of one zoom level, row by row (bounded memory at any zoom)."""
-    generalized = generalize(mercator, zoom)
+    """Every non-empty tile of one zoom level, row by row (bounded memory at any zoom).
+
+    A country whose every piece in a tile is smaller than the grid keeps a one-pixel trace
+    there from its ``trace_from`` zoom on (Natural Earth's MIN_ZOOM; default: every zoom);
+    below it, it is dropped and named in ``stats.dropped``.
+    """
     candidates, source_rows = _wrap_copies(generalized)
     tree = shapely.STRtree(candidates)
     count = 1 << zoom
     pad = BUFFER * tile_unit(zoom)
-    xs = np.arange(count)
+    traced_rows = (
+        np.ones(len(generalized), dtype=bool) if trace_from is None else trace_from <= zoom
+    )
+    core = shapely.box(0, 0, EXTENT, EXTENT)
     lost: set[int] = set()
     present: set[int] = set()
     for y in range(count):
-        boxes = [tile_bounds(zoom, int(x), y) for x in xs]
-        box_geoms = (
-            shapely.box(*np.array(boxes).T) if count > 1 else np.array([shapely.box(*boxes[0])])
-        )
-        hits = tree.query(
-            shapely.buffer(box_geoms, pad, join_style="mitre"), predicate="intersects"
-        )
+        boxes = np.array([tile_bounds(zoom, x, y) for x in range(count)])
+        hits = tree.query(shapely.box(*(boxes + np.array([-pad, -pad, pad, pad])).T))
         if hits.size == 0:
             continue
         order = np.lexsort((hits[1], hits[0]))
         tiles_x, candidate_idx = hits[0][order], hits[1][order]
         for x in np.unique(tiles_x):
             picked = candidate_idx[tiles_x == x]
-            geoms = to_tile_coordinates(candidates[picked], zoom, int(x), y)
+            local, geoms = to_tile_coordinates(candidates[picked], zoom, int(x), y)
             rows = source_rows[picked]
             empty = shapely.is_empty(geoms)
-            lost.update(int(r) for r in rows[empty])
-            present.update(int(r) for r in rows[~empty])
-            if (~empty).sum() == 0:
+            # Pieces that fell through the grid, though the country reaches into the tile.
+            collapsed = empty & shapely.intersects(local, core) & ~shapely.is_empty(local)
+            kept = ~empty | (collapsed & traced_rows[rows])
+            present.update(int(r) for r in rows[kept])
+            lost.update(int(r) for r in rows[collapsed & ~kept])
+            if not kept.any():
                 continue
-            # A country copied across the antimeridian may appear twice: merge its pieces.
-            rows, geoms = _merge_duplicate_rows(rows[~empty], geoms[~empty])
-            yield TileGeometry(zoom, int(x), y, rows, geoms)
+            traces = np.zeros(len(rows), dtype=bool)
+            for index in np.flatnonzero(collapsed & kept):
+                geoms[index] = _trace(local[index])
+                traces[index] = True
+            rows, geoms, traces = _merge_duplicate_rows(rows[kept], geoms[kept], traces[kept])
+            yield TileGeometry(zoom, int(x), y, rows, geoms, traces)
     stats.dropped = [names[row] for row in sorted(lost - present)]
     if stats.dropped:
         log.info(
@@ -170,25 +227,28 @@ def iter_tile_geometries(
 
 
 def _merge_duplicate_rows(
-    rows: NDArray[np.intp], geoms: NDArray[np.object_]
-) -> tuple[NDArray[np.intp], NDArray[np.object_]]:
-    unique_rows, first = np.unique(rows, return_index=True)
+    rows: NDArray[np.intp], geoms: NDArray[np.object_], traces: NDArray[np.bool_]
+) -> tuple[NDArray[np.intp], NDArray[np.object_], NDArray[np.bool_]]:
+    """One feature per country, in row order: pieces copied across 180 degrees are merged."""
+    unique_rows = np.unique(rows)
     if len(unique_rows) == len(rows):
         order = np.argsort(rows, kind="stable")
-        return rows[order], geoms[order]
-    merged = []
+        return rows[order], geoms[order], traces[order]
+    merged, merged_traces = [], []
     for row in unique_rows:
-        parts = geoms[rows == row]
-        merged.append(
-            parts[0]
-            if len(parts) == 1
-            else shapely.orient_polygons(
-                polygonal(np.array([shapely.set_precision(shapely.union_all(parts), 1.0)]))[0],
-                exterior_cw=False,
-            )
+        mine = rows == row
+        real = mine & ~traces
+        if not real.any():  # only markers: keep one
+            merged.append(geoms[np.flatnonzero(mine)[0]])
+            merged_traces.append(True)
+            continue
+        parts = geoms[real]
+        union = (
+            parts[0] if len(parts) == 1 else shapely.set_precision(shapely.union_all(parts), 1.0)
         )
-    del first
-    return unique_rows, np.array(merged, dtype=object)
+        merged.append(shapely.orient_polygons(polygonal(np.array([union]))[0], exterior_cw=False))
+        merged_traces.append(False)
+    return unique_rows, np.array(merged, dtype=object), np.array(merged_traces, dtype=bool)
 
 
 def prepare_mercator(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
@@ -201,3 +261,57 @@ def prepare_mercator(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
 
 
 ProgressCallback = Callable[[int, int], None]
+
+
+def border_lines(
+    rows: NDArray[np.intp], geometries: NDArray[np.object_]
+) -> list[tuple[int, int, shapely.Geometry]]:
+    """Land borders in one tile: (row a, row b, lines) for each pair of countries that touch.
+
+    Taken from the tile's own snapped polygons, so lines and fills agree exactly; a style
+    draws borders from them without seams along tile edges.
+    """
+    if len(geometries) < 2:
+        return []
+    rings = Rings.from_geometries(geometries)
+    starts, ends, a, b = shared_edges(rings)
+    if len(starts) == 0:
+        return []
+    segments = shapely.linestrings(np.stack([starts, ends], axis=1))
+    pairs = a * len(geometries) + b
+    result = []
+    for pair in np.unique(pairs):
+        mine = segments[pairs == pair]
+        lines = shapely.line_merge(shapely.multilinestrings(mine))
+        first, second = int(pair) // len(geometries), int(pair) % len(geometries)
+        result.append((int(rows[first]), int(rows[second]), lines))
+    return result
+
+
+def save_pyramid(pyramid: dict[int, NDArray[np.object_]], target: Path) -> None:
+    """Store generalized geometries per zoom (WKB in a zip with fixed dates: reproducible)."""
+    with atomic_path(target) as temporary, zipfile.ZipFile(temporary, "w") as archive:
+        for zoom, geometries in sorted(pyramid.items()):
+            blobs = shapely.to_wkb(geometries)
+            offsets = np.cumsum([0, *map(len, blobs)]).astype(np.int64)
+            for name, array in (
+                ("offsets", offsets),
+                ("wkb", np.frombuffer(b"".join(blobs), dtype=np.uint8)),
+            ):
+                buffer = io.BytesIO()
+                np.save(buffer, array, allow_pickle=False)
+                info = zipfile.ZipInfo(f"z{zoom}.{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                archive.writestr(info, buffer.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
+
+
+def load_pyramid(source: Path) -> dict[int, NDArray[np.object_]]:
+    """Read what :func:`save_pyramid` wrote."""
+    pyramid: dict[int, NDArray[np.object_]] = {}
+    with zipfile.ZipFile(source) as archive:
+        zooms = sorted({int(name.split(".")[0][1:]) for name in archive.namelist()})
+        for zoom in zooms:
+            offsets = np.load(io.BytesIO(archive.read(f"z{zoom}.offsets.npy")))
+            data = np.load(io.BytesIO(archive.read(f"z{zoom}.wkb.npy"))).tobytes()
+            blobs = [data[start:end] for start, end in itertools.pairwise(offsets)]
+            pyramid[zoom] = shapely.from_wkb(np.array(blobs, dtype=object))
+    return pyramid

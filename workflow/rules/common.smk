@@ -1,5 +1,6 @@
 # Shared helpers: the resolved configuration and the paths of each map's outputs.
 import json
+from dataclasses import asdict
 
 from tilepress.config import config_from_mapping
 from tilepress.workflow import map_outputs
@@ -11,6 +12,9 @@ OUT = PROJECT.output_dir
 
 wildcard_constraints:
     map="|".join(PROJECT.map_ids),
+    source="|".join(PROJECT.sources),
+    zmin=r"\d+",
+    zmax=r"\d+",
 
 
 def map_spec(wildcards):
@@ -26,8 +30,10 @@ def source_file(wildcards):
     return map_spec(wildcards).source.local_path
 
 
-def source_sha256(wildcards):
-    return map_spec(wildcards).source.sha256
+def pyramid_file(wildcards):
+    """Generalized geometry: shared by every map with the same source and zoom range."""
+    spec = map_spec(wildcards)
+    return f"{OUT}/.cache/{spec.source.name}/z{spec.min_zoom}-{spec.max_zoom}.pyramid"
 
 
 def all_outputs():

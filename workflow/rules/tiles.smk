@@ -1,9 +1,32 @@
 # Vector tiles (z/x/y folder, MBTiles, PMTiles), TileJSON and the MapLibre style of each map.
 
 
+rule generalize:
+    input:
+        source=lambda wildcards: PROJECT.sources[wildcards.source].local_path,
+    output:
+        f"{OUT}/.cache/{{source}}/z{{zmin}}-{{zmax}}.pyramid",
+    log:
+        "logs/generalize/{source}-z{zmin}-{zmax}.log",
+    benchmark:
+        "benchmarks/generalize/{source}-z{zmin}-{zmax}.tsv"
+    conda:
+        "../envs/tilepress.yaml"
+    resources:
+        mem_mb=2000,
+    params:
+        source=lambda wildcards: json.dumps(
+            asdict(PROJECT.sources[wildcards.source]), sort_keys=True
+        ),
+    shell:
+        "tilepress step generalize --source-spec {params.source:q} --source {input.source:q} "
+        "--zooms {wildcards.zmin}-{wildcards.zmax} --out {output:q} 2> {log:q}"
+
+
 rule tiles:
     input:
         source=source_file,
+        generalized=pyramid_file,
     output:
         folder=directory(f"{OUT}/{{map}}/tiles"),
         mbtiles=f"{OUT}/{{map}}/{{map}}.mbtiles",
@@ -23,7 +46,8 @@ rule tiles:
         out=lambda wildcards: f"{OUT}/{wildcards.map}",
     shell:
         "tilepress step tiles --spec {params.spec:q} --source {input.source:q} "
-        "--out {params.out:q} --threads {threads} 2> {log:q}"
+        "--generalized {input.generalized:q} --out {params.out:q} --threads {threads} "
+        "2> {log:q}"
 
 
 rule style:
