@@ -231,7 +231,9 @@ def test_quantized_geometry_is_valid_and_wound_for_mvt() -> None:
     hole = shapely.Point(cx, cy).buffer((maxx - minx) * 0.1)
     polygon = shapely.Polygon(shell, [np.asarray(hole.exterior.coords)[::-1]])
     bigger = shapely.box(minx - 200 * unit, miny + 100 * unit, minx + 300 * unit, maxy + 300 * unit)
-    _clipped, (tiled, cut) = to_tile_coordinates(np.array([polygon, bigger], dtype=object), 5, 10, 12)
+    _clipped, (tiled, cut) = to_tile_coordinates(
+        np.array([polygon, bigger], dtype=object), 5, 10, 12
+    )
     for geometry in (tiled, cut):
         assert geometry.is_valid
         coords = shapely.get_coordinates(geometry)
@@ -246,3 +248,27 @@ def test_quantized_geometry_is_valid_and_wound_for_mvt() -> None:
     assert decoded["properties"] == {"adm0_a3": "XXX"}
     assert shapely.geometry.shape(decoded["geometry"]).equals(tiled)
     assert compress(b"same") == compress(b"same")
+
+
+def test_pyramid_round_trip_is_exact_and_reproducible(tmp_path: Path) -> None:
+    from tilepress.tiling import load_pyramid, save_pyramid
+
+    squares = np.array([shapely.box(0, 0, 1.5, 1), shapely.MultiPolygon(), shapely.box(2, 2, 3, 3)])
+    pyramid = {0: squares[:1], 3: squares}
+    save_pyramid(pyramid, tmp_path / "a.pyramid")
+    save_pyramid(pyramid, tmp_path / "b.pyramid")
+    assert (tmp_path / "a.pyramid").read_bytes() == (tmp_path / "b.pyramid").read_bytes()
+    loaded = load_pyramid(tmp_path / "a.pyramid")
+    assert sorted(loaded) == [0, 3]
+    assert all(shapely.equals_exact(loaded[3], squares, tolerance=0) | shapely.is_empty(squares))
+
+
+def test_border_lines_follow_shared_edges_only() -> None:
+    from tilepress.tiling import border_lines
+
+    left = shapely.orient_polygons(shapely.box(0, 0, 10, 10), exterior_cw=False)
+    right = shapely.orient_polygons(shapely.box(10, 0, 20, 10), exterior_cw=False)
+    island = shapely.orient_polygons(shapely.box(30, 30, 31, 31), exterior_cw=False)
+    [(a, b, lines)] = border_lines(np.array([7, 9, 11]), np.array([left, right, island]))
+    assert (a, b) == (7, 9)
+    assert lines.equals(shapely.LineString([(10, 0), (10, 10)]))

@@ -315,3 +315,80 @@ def test_checksum_mismatch_stops(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "SHA-256" in result.stderr and "damaged" in result.stderr
     assert not (tmp_path / "dist").exists()
+
+
+def test_layers_carry_their_fields(reference_dist: Path) -> None:
+    """Borders between Russia and Ukraine, and labels with names in many languages."""
+    tilejson = json.loads((reference_dist / "tiles.json").read_text())
+    declared = {layer["id"]: set(layer["fields"]) for layer in tilejson["vector_layers"]}
+    assert set(declared) == {"countries", "boundaries", "labels"}
+    x, y, _px, _py = tile_of(*CITIES["Kyiv"][0], 3)
+    layers = decode_tile((reference_dist / "tiles" / "3" / str(x) / f"{y}.pbf").read_bytes())
+    for name, layer in layers.items():
+        for feature in layer["features"]:
+            assert set(feature["properties"]) <= declared[name], name
+    ukraine = next(
+        f for f in layers["countries"]["features"] if f["properties"]["adm0_a3"] == "UKR"
+    )
+    assert ukraine["properties"]["iso_a2"] == "UA"
+    assert ukraine["properties"]["name_en"] == "Ukraine"
+    pairs = {
+        (f["properties"]["adm0_a3_a"], f["properties"]["adm0_a3_b"])
+        for f in layers["boundaries"]["features"]
+    }
+    assert ("RUS", "UKR") in pairs and ("POL", "UKR") in pairs
+    for feature in layers["boundaries"]["features"]:
+        assert feature["properties"]["kind"] == "land"
+        assert feature["geometry"]["type"] in ("LineString", "MultiLineString")
+    label = next(f for f in layers["labels"]["features"] if f["properties"]["adm0_a3"] == "UKR")
+    assert label["geometry"]["type"] == "Point"
+    assert label["properties"]["name_ru"] == "Украина"
+    assert label["properties"]["name_de"] == "Ukraine"
+    assert label["properties"]["group"] == "Ukraine"
+    assert label["properties"]["min_zoom"] == 0  # highlighted countries are labelled at once
+    # Ukraine's label point lies inside Ukraine's polygon
+    point = shapely.geometry.shape(label["geometry"])
+    assert shapely.geometry.shape(ukraine["geometry"]).contains(point)
+
+
+def test_micro_states_keep_a_trace_and_drops_are_reported(reference_dist: Path) -> None:
+    x, y, _px, _py = tile_of(12.4534, 41.9029, 2)  # Vatican City
+    layer = decode_tile((reference_dist / "tiles" / "2" / str(x) / f"{y}.pbf").read_bytes())
+    vatican = next(f for f in layer["countries"]["features"] if f["properties"]["adm0_a3"] == "VAT")
+    assert vatican["properties"]["trace"] is True
+    bounds = shapely.geometry.shape(vatican["geometry"]).bounds
+    assert bounds[2] - bounds[0] == 16 and bounds[3] - bounds[1] == 16  # one pixel at 256 px
+    report = json.loads((reference_dist / "tiles-report.json").read_text())
+    zooms = {z["zoom"]: z for z in report["zooms"]}
+    # Natural Earth gives Scarborough Shoal MIN_ZOOM 7: below that it may go, but never silently
+    assert "Scarborough Shoal" in zooms[0]["dropped"]
+    assert zooms[6]["dropped"] == []
+    assert all(
+        z["largest_tile_bytes"] < 500 * 1024 and not z["over_budget"] for z in zooms.values()
+    )
+    assert sum(z["tiles"] for z in zooms.values()) == report["tiles"]
+    with sqlite3.connect(
+        f"file:{reference_dist / f'{REFERENCE_ID}.mbtiles'}?mode=ro", uri=True
+    ) as connection:
+        metadata = json.loads(
+            connection.execute("SELECT value FROM metadata WHERE name = 'json'").fetchone()[0]
+        )
+    assert metadata["tilepress_stats"] == report["zooms"]
+
+
+def test_a_colour_change_does_not_redo_the_geometry(reference_build: Path, tmp_path: Path) -> None:
+    """Dry run after a colour change: tiles re-encode, generalization stays."""
+    config = tmp_path / "recoloured.yaml"
+    config.write_text(REFERENCE_CONFIG.read_text().replace('"#1f5fbf"', '"#2a6fd0"'))
+    result = run_workflow(reference_build, config, "--dry-run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = {
+        line.split()[0]
+        for line in result.stdout.splitlines() + result.stderr.splitlines()
+        if line.strip()
+        and line.split()[0] in {"generalize", "tiles", "style", "print_sheet"}
+        and len(line.split()) == 2
+        and line.split()[1].isdigit()
+    }
+    assert {"tiles", "style", "print_sheet"} <= jobs
+    assert "generalize" not in jobs

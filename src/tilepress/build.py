@@ -40,6 +40,7 @@ from tilepress.sources import (
 from tilepress.style import (
     BOUNDARIES_LAYER,
     COUNTRIES_LAYER,
+    LABEL_LANGUAGES,
     LABELS_LAYER,
     maplibre_style,
     tilejson,
@@ -82,7 +83,6 @@ def load_map(spec: MapSpec, source_path: str | Path | None = None) -> LoadedMap:
     return LoadedMap(spec, table, resolve_highlights(spec, table))
 
 
-NAME_FIELD_PREFIX = "NAME_"
 BUDGET_BYTES = 500 * 1024  # largest compressed tile, as tippecanoe and GDAL cap it
 
 
@@ -132,11 +132,8 @@ def label_points(loaded: LoadedMap) -> LabelPoints:
     highlighted = np.zeros(len(table), dtype=bool)
     highlighted[list(loaded.highlighting.group_of_row)] = True
     min_zoom = np.where(highlighted, 0.0, min_label)
-    name_fields = sorted(
-        n
-        for n in table.attributes
-        if n.startswith(NAME_FIELD_PREFIX) and len(n) <= 8 and n[5:].isalpha()
-    )
+    name_fields = [f"NAME_{code.upper()}" for code in LABEL_LANGUAGES]
+    name_fields = [name for name in name_fields if name in table.attributes]
     countries = country_properties(loaded)
     properties: list[dict[str, str | float]] = []
     for row in range(len(table)):

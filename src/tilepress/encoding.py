@@ -1,8 +1,10 @@
 """Mapbox Vector Tile 2.1 encoding of prepared tile geometries.
 
-The command streams are built with numpy over all coordinates of a layer at once; only the
-protobuf messages (one per layer, feature, key and value) are assembled in Python, using the
-schema shipped with ``mapbox_vector_tile``.
+The command streams are built with numpy over all coordinates of a tile at once, down to their
+packed varint bytes; Python only loops over rings, features and properties. Layer metadata
+(name, keys, values, extent, version) is serialized with the protobuf schema shipped with
+``mapbox_vector_tile``, and the output is byte for byte what ``mapbox_vector_tile.encode`` gives
+for the same valid input (see ``ENCODE_OPTIONS``).
 """
 
 from __future__ import annotations
@@ -32,39 +34,66 @@ ENCODE_OPTIONS: dict[str, Any] = {
 Feature = tuple[shapely.Geometry, Mapping[str, str | int | float | bool]]
 
 IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+Encoded = tuple[int, bytes]  # MVT geometry type, packed command integers
 
-# MVT geometry types and command integers ((count << 3) | id).
+# MVT geometry types and command ids; a command integer is (count << 3) | id.
 GEOM_POINT, GEOM_LINESTRING, GEOM_POLYGON = 1, 2, 3
 CMD_MOVE_TO, CMD_LINE_TO, CMD_CLOSE_PATH = 1, 2, 7
-_CLOSE_PATH_1 = (1 << 3) | CMD_CLOSE_PATH
-_MOVE_TO_1 = (1 << 3) | CMD_MOVE_TO
+LAYER_VERSION = 2
 
-# shapely type ids per MVT geometry type.
-_POINT_IDS = (0, 4)
-_LINE_IDS = (1, 5)
-_POLYGON_IDS = (3, 6)
+# MVT geometry type of each shapely type id + 1 (missing, Point, LineString, LinearRing,
+# Polygon, MultiPoint, MultiLineString, MultiPolygon, GeometryCollection); -1: unsupported.
+_MVT_TYPE = np.array([0, 1, 2, -1, 3, 1, 2, 3, -1], dtype=np.int64)
+
+# |coordinate| < 2**30 keeps every move within int32, so every zigzag value within uint32.
+_COORD_LIMIT = float(1 << 30)
+_VARINT_LIMITS = np.array([1 << 7, 1 << 14, 1 << 21, 1 << 28], dtype=np.int64)
+_VARINT_SHIFTS = np.arange(0, 35, 7, dtype=np.int64)
+_SMALL_VARINTS = [bytes([n]) for n in range(128)]
+_MOVE_TO_1 = _SMALL_VARINTS[(1 << 3) | CMD_MOVE_TO]
+_CLOSE_PATH_1 = _SMALL_VARINTS[(1 << 3) | CMD_CLOSE_PATH]
+# Wire keys (field << 3 | wire type) of tile.layers, layer.features and the feature fields.
+_TILE_LAYER, _LAYER_FEATURE = b"\x1a", b"\x12"
+_FEATURE_TAGS, _FEATURE_GEOMETRY = b"\x12", b"\x22"
+_FEATURE_TYPE = {t: bytes([0x18, t]) for t in (GEOM_POINT, GEOM_LINESTRING, GEOM_POLYGON)}
 
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
-_COORD_LIMIT = float(1 << 30)  # keeps every delta, and so every zigzag value, within uint32
 
 
-def _empty_int() -> IntArray:
-    return np.zeros(0, dtype=np.int64)
+def _varint(number: int) -> bytes:
+    """Protobuf base-128 varint of a non-negative integer."""
+    if number < 128:
+        return _SMALL_VARINTS[number]
+    out = bytearray()
+    while number > 127:
+        out.append((number & 0x7F) | 0x80)
+        number >>= 7
+    out.append(number)
+    return bytes(out)
 
 
-class _Streams:
-    """Concatenated command streams of one geometry family; family member ``features[i]`` owns
-    ``out[start[i]:end[i]]``."""
+def _packed(numbers: list[int]) -> bytes:
+    """Packed varints of small non-negative integers (tags)."""
+    if max(numbers) < 128:
+        return bytes(numbers)
+    return b"".join(map(_varint, numbers))
 
-    __slots__ = ("end", "features", "out", "start")
 
-    def __init__(self, out: IntArray, features: IntArray, start: IntArray, end: IntArray) -> None:
-        self.out, self.features, self.start, self.end = out, features, start, end
-
-    @classmethod
-    def empty(cls) -> _Streams:
-        """No feature at all."""
-        return cls(_empty_int(), _empty_int(), _empty_int(), _empty_int())
+def _varints(values: IntArray) -> tuple[bytes, list[int]]:
+    """Varints of non-negative values below 2**35, concatenated, and the byte offset of every
+    value (plus the end)."""
+    size = np.searchsorted(_VARINT_LIMITS, values, side="right") + 1
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(size, out=offsets[1:])
+    width = int(size.max())
+    if width == 1:
+        return values.astype(np.uint8).tobytes(), offsets.tolist()
+    column = np.arange(width)
+    groups = (values[:, None] >> _VARINT_SHIFTS[:width]) & 0x7F
+    groups |= (column < (size - 1)[:, None]) * 0x80  # continuation bit on all but the last
+    stream = groups[column < size[:, None]].astype(np.uint8)
+    return stream.tobytes(), offsets.tolist()
 
 
 def _snap(coords: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -75,7 +104,7 @@ def _snap(coords: NDArray[np.float64]) -> NDArray[np.float64]:
     return snapped
 
 
-def _changed(values: NDArray[Any]) -> NDArray[np.bool_]:
+def _changed(values: NDArray[Any]) -> BoolArray:
     """True where a value differs from the one before it, and at index 0 (values not empty)."""
     changed = np.empty(len(values), dtype=bool)
     changed[0] = True
@@ -84,38 +113,23 @@ def _changed(values: NDArray[Any]) -> NDArray[np.bool_]:
 
 
 def _zigzag_moves(xy: IntArray, restart: IntArray) -> IntArray:
-    """Zigzag-encoded moves from the previous point, from 0,0 at the ``restart`` points."""
+    """Zigzag-encoded (x, y) moves from the previous point, from 0,0 at the ``restart`` points,
+    flattened to x0, y0, x1, y1, ..."""
     delta = np.empty_like(xy)
     delta[0] = xy[0]
     np.subtract(xy[1:], xy[:-1], out=delta[1:])
     delta[restart] = xy[restart]
-    zigzag: IntArray = (delta << 1) ^ (delta >> 63)
+    zigzag: IntArray = ((delta << 1) ^ (delta >> 63)).reshape(-1)
     return zigzag
 
 
-def _ring_ok(xy: IntArray, starts: IntArray, ends: IntArray) -> NDArray[np.bool_]:
-    """Rings with a non-zero shoelace area (so also with at least 3 distinct points).
-
-    Wrapping int64 arithmetic is exact modulo 2**64 and |2 * area| < 2**63 for coordinates
-    within +/-2**30, so a zero result means a zero area."""
-    x, y = xy[:, 0], xy[:, 1]
-    partial = np.zeros(len(xy), dtype=np.int64)
-    np.cumsum(x[:-1] * y[1:] - x[1:] * y[:-1], out=partial[1:])
-    tail = ends - 1
-    area2 = partial[tail] - partial[starts] + x[tail] * y[starts] - x[starts] * y[tail]
-    ok: NDArray[np.bool_] = area2 != 0
-    return ok
-
-
-def _with_exteriors(
-    ok: NDArray[np.bool_], present: IntArray, run_polygon: IntArray
-) -> NDArray[np.bool_]:
-    """Drop the holes of polygons whose exterior ring was dropped."""
-    runs = len(run_polygon)
-    ring_ok = np.zeros(runs, dtype=bool)
+def _drop_orphan_holes(ok: BoolArray, present: IntArray, ring_polygon: IntArray) -> BoolArray:
+    """Also drop the holes of polygons whose exterior ring (their first ring) was dropped."""
+    rings = len(ring_polygon)
+    ring_ok = np.zeros(rings, dtype=bool)
     ring_ok[present] = ok
-    exterior = np.where(_changed(run_polygon), np.arange(runs), 0)
-    kept: NDArray[np.bool_] = ok & ring_ok[np.maximum.accumulate(exterior)][present]
+    exterior = np.maximum.accumulate(np.where(_changed(ring_polygon), np.arange(rings), 0))
+    kept: BoolArray = ok & ring_ok[exterior][present]
     return kept
 
 
@@ -123,14 +137,14 @@ def _encode_paths(
     coords: NDArray[np.float64],
     coord_run: IntArray,
     run_feature: IntArray,
-    run_polygon: IntArray | None = None,
-) -> _Streams:
-    """Command streams of lines, or of polygon rings when ``run_polygon`` gives the polygon of
-    every ring (its first ring being the exterior). Runs (lines or rings) are sorted by feature
-    and ``coord_run`` gives the run of every coordinate, in order."""
-    closed = run_polygon is not None
+    ring_polygon: IntArray | None = None,
+) -> list[tuple[int, bytes]]:
+    """(feature, packed commands) of lines, or of polygon rings when ``ring_polygon`` gives the
+    polygon of every ring (its first ring being the exterior). Runs (lines or rings) are sorted
+    by feature, and ``coord_run`` gives the run of every coordinate, in order."""
+    closed = ring_polygon is not None
     if len(coords) == 0:
-        return _Streams.empty()
+        return []
     snapped = _snap(coords)
     # Keep the first point of every run and every point that moves from its predecessor.
     new_run = _changed(coord_run)
@@ -146,140 +160,115 @@ def _encode_paths(
         np.logical_not(first[1:], out=inner[:-1])
         kept, first = kept[inner], first[inner]
         if len(kept) == 0:
-            return _Streams.empty()
+            return []
     xy = snapped[kept].astype(np.int64)
     starts = first.nonzero()[0]
-    ends = np.empty_like(starts)
-    ends[:-1] = starts[1:]
-    ends[-1] = len(kept)
+    counts = np.diff(starts, append=len(kept))
     present = coord_run[kept[starts]]
-    if run_polygon is not None:
-        ok = _ring_ok(xy, starts, ends)
-        if len(present) < len(run_polygon) or not ok.all():
-            ok = _with_exteriors(ok, present, run_polygon)
-    else:
-        ok = ends - starts >= 2
+    # A ring needs 3 distinct points, a line 2.
+    ok = counts >= (3 if closed else 2)
+    if ring_polygon is not None and (len(present) < len(ring_polygon) or not ok.all()):
+        ok = _drop_orphan_holes(ok, present, ring_polygon)
     if not ok.all():
         if not ok.any():
-            return _Streams.empty()
-        point_ok = np.repeat(ok, ends - starts)
-        xy, first = xy[point_ok], first[point_ok]
-        present = present[ok]
-        starts = first.nonzero()[0]
-        ends = np.empty_like(starts)
-        ends[:-1] = starts[1:]
-        ends[-1] = len(xy)
+            return []
+        xy = xy[np.repeat(ok, counts)]
+        counts, present = counts[ok], present[ok]
+        starts = np.zeros(len(counts), dtype=np.int64)
+        np.cumsum(counts[:-1], out=starts[1:])
     # The cursor runs on across the parts of a feature and restarts at 0,0 for the next one.
     features = run_feature[present]
     feature_start = _changed(features)
-    moves = _zigzag_moves(xy, starts[feature_start])
-    # Per run: MoveTo(1) x y, LineTo(n-1) and 2(n-1) moves, then ClosePath for a ring.
-    nruns = len(starts)
-    per_run = 3 if closed else 2
-    run_out = 2 * starts + per_run * np.arange(nruns)
-    commands = np.empty((nruns, per_run), dtype=np.int64)
-    commands[:, 0] = run_out
-    commands[:, 1] = run_out + 3
-    values = np.empty((nruns, per_run), dtype=np.int64)
-    values[:, 0] = _MOVE_TO_1
-    values[:, 1] = ((ends - starts - 1) << 3) | CMD_LINE_TO
-    if closed:
-        commands[:, 2] = run_out + 2 * (ends - starts) + 2
-        values[:, 2] = _CLOSE_PATH_1
-    total = 2 * len(xy) + per_run * nruns
-    is_command = np.zeros(total, dtype=bool)
-    is_command[commands.reshape(-1)] = True
-    out = np.empty(total, dtype=np.int64)
-    out[is_command] = values.reshape(-1)
-    out[~is_command] = moves.reshape(-1)
-    feature_out = run_out[feature_start]
-    end = np.empty_like(feature_out)
-    end[:-1] = feature_out[1:]
-    end[-1] = total
-    return _Streams(out, features[feature_start], feature_out, end)
-
-
-def _encode_points(coords: NDArray[np.float64], coord_feature: IntArray) -> _Streams:
-    """Command streams of points and multipoints: MoveTo(n) then n moves."""
-    if len(coords) == 0:
-        return _Streams.empty()
-    xy = _snap(coords).astype(np.int64)
-    first = _changed(coord_feature)
-    starts = first.nonzero()[0]
-    total = 2 * len(xy) + len(starts)
-    feature_out = 2 * starts + np.arange(len(starts))
-    end = np.empty_like(feature_out)
-    end[:-1] = feature_out[1:]
-    end[-1] = total
-    out = np.empty(total, dtype=np.int64)
-    is_command = np.zeros(total, dtype=bool)
-    is_command[feature_out] = True
-    out[is_command] = ((end - feature_out - 1) << 2) | CMD_MOVE_TO  # n = (length - 1) / 2
-    out[~is_command] = _zigzag_moves(xy, starts).reshape(-1)
-    return _Streams(out, coord_feature[starts], feature_out, end)
-
-
-# MVT geometry type of each shapely type id + 1 (None, Point, LineString, LinearRing, Polygon,
-# MultiPoint, MultiLineString, MultiPolygon, GeometryCollection); -1 for unsupported.
-_MVT_TYPE = np.array([0, 1, 2, -1, 3, 1, 2, 3, -1], dtype=np.int64)
-
-
-def encode_geometries(
-    geometries: Sequence[shapely.Geometry | None],
-) -> list[tuple[int, list[int]] | None]:
-    """MVT geometry type and command integers of every geometry (tile coordinates, y down,
-    rings wound as given), or None where nothing is left to draw (empty or collapsed)."""
-    geoms = np.empty(len(geometries), dtype=object)
-    geoms[:] = list(geometries)
-    mvt_types = _MVT_TYPE[shapely.get_type_id(geoms) + 1]
-    if (mvt_types < 0).any():
-        bad = geoms[np.flatnonzero(mvt_types < 0)[0]]
-        raise ValueError(f"cannot encode a {bad.geom_type} as a vector tile feature")
-    result: list[tuple[int, list[int]] | None] = [None] * len(geoms)
-    for geom_type in (GEOM_POLYGON, GEOM_LINESTRING, GEOM_POINT):
-        member = mvt_types == geom_type
-        if member.all():
-            members, family = np.arange(len(geoms)), geoms
-        elif member.any():
-            members = np.flatnonzero(member)
-            family = geoms[members]
-        else:
-            continue
-        streams = _encode_family(family, geom_type)
-        values: list[int] = streams.out.tolist()
-        for feature, a, b in zip(
-            members[streams.features].tolist(),
-            streams.start.tolist(),
-            streams.end.tolist(),
-            strict=True,
-        ):
-            result[feature] = (geom_type, values[a:b])
+    stream, offsets = _varints(_zigzag_moves(xy, starts[feature_start]))
+    # Per run: MoveTo(1) and the first move, LineTo(n-1) and the other moves, ClosePath.
+    result: list[tuple[int, bytes]] = []
+    parts: list[bytes] = []
+    run_starts = starts.tolist()
+    for feature, new, start, count in zip(
+        features.tolist(), feature_start.tolist(), run_starts, counts.tolist(), strict=True
+    ):
+        if new and parts:
+            result[-1] = (result[-1][0], b"".join(parts))
+            parts = []
+        if new:
+            result.append((feature, b""))
+        second = offsets[2 * start + 2]
+        parts += (
+            _MOVE_TO_1,
+            stream[offsets[2 * start] : second],
+            _varint(((count - 1) << 3) | CMD_LINE_TO),
+            stream[second : offsets[2 * (start + count)]],
+        )
+        if closed:
+            parts.append(_CLOSE_PATH_1)
+    result[-1] = (result[-1][0], b"".join(parts))
     return result
 
 
-def _encode_family(geoms: NDArray[np.object_], geom_type: int) -> _Streams:
-    """Command streams of geometries that all have the MVT type ``geom_type``."""
+def _encode_points(coords: NDArray[np.float64], coord_feature: IntArray) -> list[tuple[int, bytes]]:
+    """(feature, packed commands) of points and multipoints: MoveTo(n) then n moves."""
+    if len(coords) == 0:
+        return []
+    xy = _snap(coords).astype(np.int64)
+    starts = _changed(coord_feature).nonzero()[0]
+    counts = np.diff(starts, append=len(xy))
+    stream, offsets = _varints(_zigzag_moves(xy, starts))
+    return [
+        (
+            feature,
+            _varint((count << 3) | CMD_MOVE_TO)
+            + stream[offsets[2 * start] : offsets[2 * (start + count)]],
+        )
+        for feature, start, count in zip(
+            coord_feature[starts].tolist(), starts.tolist(), counts.tolist(), strict=True
+        )
+    ]
+
+
+def _encode_family(geoms: NDArray[np.object_], geom_type: int) -> list[tuple[int, bytes]]:
+    """(index in ``geoms``, packed commands) of geometries that all have MVT type
+    ``geom_type``; geometries with nothing left to draw are missing."""
     if geom_type == GEOM_POINT:
         coords, coord_feature = shapely.get_coordinates(geoms, return_index=True)
         return _encode_points(coords, coord_feature.astype(np.int64))
     parts, part_feature = shapely.get_parts(geoms, return_index=True)
+    part_feature = part_feature.astype(np.int64)
     if geom_type == GEOM_LINESTRING:
         coords, coord_part = shapely.get_coordinates(parts, return_index=True)
-        return _encode_paths(coords, coord_part.astype(np.int64), part_feature.astype(np.int64))
+        return _encode_paths(coords, coord_part.astype(np.int64), part_feature)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
     ring_part = ring_part.astype(np.int64)
-    return _encode_paths(
-        coords,
-        coord_ring.astype(np.int64),
-        part_feature.astype(np.int64)[ring_part],
-        ring_part,
-    )
+    return _encode_paths(coords, coord_ring.astype(np.int64), part_feature[ring_part], ring_part)
 
 
-def _value_key(value: object) -> tuple[str, str | int | float | bool]:
-    """The protobuf value field a property value goes to, with the normalized value; the field
-    is part of the deduplication key so that True, 1 and 1.0 stay distinct values."""
+def encode_geometries(geometries: Sequence[shapely.Geometry | None]) -> list[Encoded | None]:
+    """MVT geometry type and packed command integers (the bytes of ``feature.geometry``) of
+    every geometry, in tile coordinates (y down) with rings wound as given; None where nothing
+    is left to draw (missing, empty or collapsed on the integer grid)."""
+    geoms = np.empty(len(geometries), dtype=object)
+    geoms[:] = list(geometries)
+    mvt_types = _MVT_TYPE[shapely.get_type_id(geoms) + 1]
+    if (mvt_types < 0).any():
+        bad = geoms[(mvt_types < 0).nonzero()[0][0]]
+        raise ValueError(f"cannot encode a {bad.geom_type} as a vector tile feature")
+    result: list[Encoded | None] = [None] * len(geoms)
+    for geom_type in (GEOM_POLYGON, GEOM_LINESTRING, GEOM_POINT):
+        member = mvt_types == geom_type
+        if member.all():
+            for index, geometry in _encode_family(geoms, geom_type):
+                result[index] = (geom_type, geometry)
+            break
+        if member.any():
+            members = member.nonzero()[0]
+            for index, geometry in _encode_family(geoms[members], geom_type):
+                result[int(members[index])] = (geom_type, geometry)
+    return result
+
+
+def _value_field(value: object) -> tuple[str, str | int | float | bool]:
+    """The field of ``tile.value`` a property value goes to, with the value as stored. As in
+    mapbox_vector_tile: str, bool, int (int64, here uint64 beyond) and float (double)."""
     if isinstance(value, str):
         return "string_value", str(value)
     if isinstance(value, (bool, np.bool_)):
@@ -296,58 +285,73 @@ def _value_key(value: object) -> tuple[str, str | int | float | bool]:
     raise TypeError(f"cannot encode a property of type {type(value).__name__}")
 
 
-def _add_layer(tile: Any, name: str, features: Sequence[Feature], extent: int = EXTENT) -> None:
-    if not name:
-        raise ValueError("a layer name cannot be empty")
-    encoded = encode_geometries([geometry for geometry, _ in features])
-    if not any(item is not None for item in encoded):
-        return  # every geometry collapsed: no layer rather than an empty one
-    layer = tile.layers.add()
-    layer.name = name
-    layer.version = 2
-    layer.extent = extent
+def _layer_bytes(
+    name: str, features: Sequence[Feature], encoded: Sequence[Encoded | None]
+) -> bytes | None:
+    """The serialized ``tile.layer``, or None if none of its features has a geometry left."""
+    meta = vector_tile_pb2.tile.layer()
     keys: dict[str, int] = {}
+    # Keyed by (field, value), so that True, 1 and 1.0 stay three values.
     values: dict[tuple[str, str | int | float | bool], int] = {}
+    chunks: list[bytes] = []
     for (_, properties), item in zip(features, encoded, strict=True):
         if item is None:
             continue
-        geom_type, geometry = item
         tags: list[int] = []
         for key, value in properties.items():
             if value is None:
                 continue
-            if not isinstance(key, str):
-                raise TypeError(f"property keys must be strings, not {type(key).__name__}")
             key_index = keys.get(key)
             if key_index is None:
+                if not isinstance(key, str):
+                    raise TypeError(f"property keys must be strings, not {type(key).__name__}")
                 key_index = keys[key] = len(keys)
-                layer.keys.append(key)
-            value_key = _value_key(value)
-            value_index = values.get(value_key)
+            field = _value_field(value)
+            value_index = values.get(field)
             if value_index is None:
-                value_index = values[value_key] = len(values)
-                setattr(layer.values.add(), value_key[0], value_key[1])
-            tags.append(key_index)
-            tags.append(value_index)
-        feature = layer.features.add()
-        feature.tags.extend(tags)
-        feature.type = geom_type
-        feature.geometry.extend(geometry)
+                value_index = values[field] = len(values)
+                setattr(meta.values.add(), *field)
+            tags += (key_index, value_index)
+        geom_type, geometry = item
+        body = _FEATURE_TYPE[geom_type] + _FEATURE_GEOMETRY + _varint(len(geometry)) + geometry
+        if tags:
+            packed = _packed(tags)
+            body = _FEATURE_TAGS + _varint(len(packed)) + packed + body
+        chunks += (_LAYER_FEATURE, _varint(len(body)), body)
+    if not chunks:
+        return None
+    meta.keys.extend(keys)
+    meta.extent = EXTENT
+    meta.version = LAYER_VERSION
+    # Fields in number order: name (1), features (2), then keys, values, extent, version.
+    # (each half alone lacks a required field, hence the partial serializations).
+    head: bytes = vector_tile_pb2.tile.layer(name=name).SerializePartialToString()
+    tail: bytes = meta.SerializePartialToString(deterministic=True)
+    return head + b"".join(chunks) + tail
 
 
 def encode_tile(layers: Mapping[str, Sequence[Feature]]) -> bytes:
     """Encode layers of (geometry, properties) into an uncompressed MVT 2.1 protobuf.
 
-    Geometries are in tile coordinates (y down, extent 4096) and already wound as MVT wants;
-    layers, features, keys and values keep their first-seen order; None properties are omitted.
-    Empty layers, and geometries that collapse on the integer grid, are left out.
+    Geometries are in tile coordinates (y down, extent 4096) and already wound as MVT wants
+    (exteriors with positive shoelace area); they are never re-wound. Layers, features, keys and
+    values keep their first-seen order; None properties are omitted. Empty layers, geometries
+    that collapse on the integer grid and layers left without features are skipped.
     """
-    tile = vector_tile_pb2.tile()
-    for name, features in layers.items():
-        if features:
-            _add_layer(tile, name, features)
-    data: bytes = tile.SerializeToString(deterministic=True)
-    return data
+    named = [(name, features) for name, features in layers.items() if features]
+    for name, _ in named:
+        if not name:
+            raise ValueError("a layer name cannot be empty")
+    # One pass over the geometries of all layers, then the layers one by one.
+    encoded = encode_geometries([geometry for _, features in named for geometry, _ in features])
+    out: list[bytes] = []
+    done = 0
+    for name, features in named:
+        layer = _layer_bytes(name, features, encoded[done : done + len(features)])
+        done += len(features)
+        if layer is not None:
+            out += (_TILE_LAYER, _varint(len(layer)), layer)
+    return b"".join(out)
 
 
 def compress(data: bytes) -> bytes:
