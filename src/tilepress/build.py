@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
@@ -165,7 +166,8 @@ def _labels_by_tile(labels: LabelPoints, zoom: int) -> dict[tuple[int, int], lis
     return by_tile
 
 
-def _tiles_for_zoom(zoom: int) -> tuple[dict[TileKey, bytes], ZoomStats]:
+def _tiles_for_rows(task: tuple[int, range]) -> tuple[dict[TileKey, bytes], ZoomStats]:
+    zoom, tile_rows = task
     generalized: NDArray[np.object_] = _WORKER_STATE["generalized"][zoom]
     properties: list[dict[str, str]] = _WORKER_STATE["properties"]
     codes: list[str] = _WORKER_STATE["codes"]
@@ -175,7 +177,7 @@ def _tiles_for_zoom(zoom: int) -> tuple[dict[TileKey, bytes], ZoomStats]:
     tiles: dict[TileKey, bytes] = {}
     unit = tile_unit(zoom)
     for tile in iter_tile_geometries(
-        generalized, zoom, stats, _WORKER_STATE["names"], trace_from=_WORKER_STATE["trace_from"]
+        generalized, zoom, stats, trace_from=_WORKER_STATE["trace_from"], tile_rows=tile_rows
     ):
         countries = [
             (geometry, {**properties[row], "trace": True} if trace else properties[row])
@@ -232,6 +234,17 @@ def build_pyramid(
     save_pyramid(generalize_pyramid(prepare_mercator(table.geometries), zooms), target)
 
 
+def _tasks(zooms: list[int], workers: int) -> list[tuple[int, range]]:
+    """Work units: deep zooms split into bands of tile rows, deepest (slowest) first."""
+    tasks = []
+    for zoom in sorted(zooms, reverse=True):
+        rows = 1 << zoom
+        bands = min(rows, 4 * workers) if workers > 1 and zoom >= 4 else 1
+        edges = np.linspace(0, rows, bands + 1).astype(int)
+        tasks += [(zoom, range(int(a), int(b))) for a, b in itertools.pairwise(edges)]
+    return tasks
+
+
 def build_tiles(
     loaded: LoadedMap, out_dir: Path, *, workers: int = 1, pyramid: Path | None = None
 ) -> dict[str, Any]:
@@ -252,23 +265,24 @@ def build_tiles(
         ),
         properties=country_properties(loaded),
         codes=loaded.table.codes,
-        names=loaded.table.names,
         labels=label_points(loaded),
         trace_from=np.array([0.0 if v is None else float(v) for v in min_zoom]),
     )
-    tiles: dict[TileKey, bytes] = {}
-    stats: list[ZoomStats] = []
-    # Deepest zooms first: they take longest, so the pool stays busy to the end.
-    order = sorted(zooms, reverse=True)
-    if workers > 1 and len(zooms) > 1 and "fork" in multiprocessing.get_all_start_methods():
+    tasks = _tasks(zooms, workers)
+    if workers > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=min(workers, len(zooms)), mp_context=context) as pool:
-            results = list(pool.map(_tiles_for_zoom, order))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            results = list(pool.map(_tiles_for_rows, tasks))
     else:
-        results = [_tiles_for_zoom(zoom) for zoom in order]
-    for zoom_tiles, zoom_stats in sorted(results, key=lambda item: item[1].zoom):
-        tiles.update(zoom_tiles)
-        stats.append(zoom_stats)
+        results = [_tiles_for_rows(task) for task in tasks]
+    tiles: dict[TileKey, bytes] = {}
+    by_zoom = {zoom: ZoomStats(zoom) for zoom in zooms}
+    for part_tiles, part_stats in results:
+        tiles.update(part_tiles)
+        by_zoom[part_stats.zoom].merge(part_stats)
+    stats = [by_zoom[zoom] for zoom in zooms]
+    for zoom_stats in stats:
+        zoom_stats.finish(loaded.table.names)
         log.info(
             "z%d: %d tiles, %d features, %.1f KB (largest %.1f KB)",
             zoom_stats.zoom,

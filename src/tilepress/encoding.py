@@ -80,26 +80,51 @@ def _packed(numbers: list[int]) -> bytes:
     return b"".join(map(_varint, numbers))
 
 
-def _varints(values: IntArray) -> tuple[bytes, list[int]]:
-    """Varints of non-negative values below 2**35, concatenated, and the byte offset of every
-    value (plus the end)."""
-    size = np.searchsorted(_VARINT_LIMITS, values, side="right") + 1
-    offsets = np.zeros(len(values) + 1, dtype=np.int64)
-    np.cumsum(size, out=offsets[1:])
-    width = int(size.max())
-    if width == 1:
-        return values.astype(np.uint8).tobytes(), offsets.tolist()
-    column = np.arange(width)
-    groups = (values[:, None] >> _VARINT_SHIFTS[:width]) & 0x7F
-    groups |= (column < (size - 1)[:, None]) * 0x80  # continuation bit on all but the last
-    stream = groups[column < size[:, None]].astype(np.uint8)
-    return stream.tobytes(), offsets.tolist()
+def _varints(values: IntArray, marks: IntArray) -> tuple[bytes, IntArray]:
+    """Varints of non-negative values below 2**35, concatenated, and the byte offsets at which
+    the values with the indices ``marks`` (any shape, up to ``len(values)``) start."""
+    more = values >= 0x80
+    low = values.astype(np.uint8)
+    low &= 0x7F
+    if not more.any():
+        return low.tobytes(), marks
+    low |= more.view(np.uint8) << 7  # continuation bit
+    offsets = marks.copy()
+    where: list[IntArray] = []
+    extra: list[NDArray[np.uint8]] = []
+    longer = more.nonzero()[0]
+    shift = 7
+    while len(longer):
+        # The next 7 bits of the values longer than ``shift`` bits, inserted after their byte.
+        rest = values[longer] >> shift
+        more = rest >= 0x80
+        byte = rest.astype(np.uint8)
+        byte &= 0x7F
+        byte |= more.view(np.uint8) << 7
+        where.append(longer + 1)
+        extra.append(byte)
+        offsets += np.searchsorted(longer, marks)
+        longer = longer[more]
+        shift += 7
+    if len(where) == 1:
+        at, add = where[0], extra[0]
+    else:  # several bytes go after some values: in order, each after the one before
+        at = np.concatenate(where)
+        order = np.argsort(at, kind="stable")
+        at, add = at[order], np.concatenate(extra)[order]
+    at = at + np.arange(len(at))  # where the inserted bytes land in the stream
+    stream = np.empty(len(low) + len(at), dtype=np.uint8)
+    is_low = np.ones(len(stream), dtype=bool)
+    is_low[at] = False
+    stream[is_low] = low
+    stream[at] = add
+    return stream.tobytes(), offsets
 
 
 def _snap(coords: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Round to the integer grid (half to even, as ``round`` in mapbox_vector_tile)."""
-    snapped = np.rint(coords)
-    if not np.abs(snapped).max() < _COORD_LIMIT:  # also catches NaN
+    """Round to the integer grid in place (half to even, as ``round`` in mapbox_vector_tile)."""
+    snapped = np.rint(coords, out=coords)
+    if not max(-snapped.min(), snapped.max()) < _COORD_LIMIT:  # also catches NaN
         raise ValueError("tile coordinates must be finite and within +/-2**30")
     return snapped
 
@@ -110,6 +135,14 @@ def _changed(values: NDArray[Any]) -> BoolArray:
     changed[0] = True
     np.not_equal(values[1:], values[:-1], out=changed[1:])
     return changed
+
+
+def _lengths(starts: IntArray, total: int) -> IntArray:
+    """Lengths of the runs starting at ``starts`` (ascending, the last one ending at ``total``)."""
+    lengths = np.empty_like(starts)
+    np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
+    lengths[-1] = total - starts[-1]
+    return lengths
 
 
 def _zigzag_moves(xy: IntArray, restart: IntArray) -> IntArray:
@@ -163,7 +196,7 @@ def _encode_paths(
             return []
     xy = snapped[kept].astype(np.int64)
     starts = first.nonzero()[0]
-    counts = np.diff(starts, append=len(kept))
+    counts = _lengths(starts, len(kept))
     present = coord_run[kept[starts]]
     # A ring needs 3 distinct points, a line 2.
     ok = counts >= (3 if closed else 2)
@@ -179,30 +212,33 @@ def _encode_paths(
     # The cursor runs on across the parts of a feature and restarts at 0,0 for the next one.
     features = run_feature[present]
     feature_start = _changed(features)
-    stream, offsets = _varints(_zigzag_moves(xy, starts[feature_start]))
+    marks = np.array([starts, starts + 1, starts + counts]) * 2
+    stream, offsets = _varints(_zigzag_moves(xy, starts[feature_start]), marks)
     # Per run: MoveTo(1) and the first move, LineTo(n-1) and the other moves, ClosePath.
-    result: list[tuple[int, bytes]] = []
+    pieces: list[tuple[int, list[bytes]]] = []
     parts: list[bytes] = []
-    run_starts = starts.tolist()
-    for feature, new, start, count in zip(
-        features.tolist(), feature_start.tolist(), run_starts, counts.tolist(), strict=True
+    begins, seconds, ends = offsets.tolist()
+    for feature, new, count, begin, second, end in zip(
+        features.tolist(),
+        feature_start.tolist(),
+        counts.tolist(),
+        begins,
+        seconds,
+        ends,
+        strict=True,
     ):
-        if new and parts:
-            result[-1] = (result[-1][0], b"".join(parts))
-            parts = []
         if new:
-            result.append((feature, b""))
-        second = offsets[2 * start + 2]
+            parts = []
+            pieces.append((feature, parts))
         parts += (
             _MOVE_TO_1,
-            stream[offsets[2 * start] : second],
+            stream[begin:second],
             _varint(((count - 1) << 3) | CMD_LINE_TO),
-            stream[second : offsets[2 * (start + count)]],
+            stream[second:end],
         )
         if closed:
             parts.append(_CLOSE_PATH_1)
-    result[-1] = (result[-1][0], b"".join(parts))
-    return result
+    return [(feature, b"".join(parts)) for feature, parts in pieces]
 
 
 def _encode_points(coords: NDArray[np.float64], coord_feature: IntArray) -> list[tuple[int, bytes]]:
@@ -211,16 +247,20 @@ def _encode_points(coords: NDArray[np.float64], coord_feature: IntArray) -> list
         return []
     xy = _snap(coords).astype(np.int64)
     starts = _changed(coord_feature).nonzero()[0]
-    counts = np.diff(starts, append=len(xy))
-    stream, offsets = _varints(_zigzag_moves(xy, starts))
+    counts = _lengths(starts, len(xy))
+    stream, offsets = _varints(_zigzag_moves(xy, starts), np.array([starts, starts + counts]) * 2)
+    begins, ends = offsets.tolist()
     return [
         (
             feature,
-            _varint((count << 3) | CMD_MOVE_TO)
-            + stream[offsets[2 * start] : offsets[2 * (start + count)]],
+            _varint((count << 3) | CMD_MOVE_TO) + stream[begin:end],
         )
-        for feature, start, count in zip(
-            coord_feature[starts].tolist(), starts.tolist(), counts.tolist(), strict=True
+        for feature, count, begin, end in zip(
+            coord_feature[starts].tolist(),
+            counts.tolist(),
+            begins,
+            ends,
+            strict=True,
         )
     ]
 

