@@ -731,8 +731,8 @@ def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:
     problems = problems_of(path)
     assert len(problems) == 1
     assert problems[0].startswith(f"{path}:")
-    assert "colour: unknown key 'colour'; allowed here: maps, output_dir" in problems[0]
-    assert problems[0].endswith("allowed here: maps, output_dir, public_url, sources")
+    assert "colour: unknown key 'colour'; allowed here: glyphs, label_font, maps" in problems[0]
+    assert problems[0].endswith("label_font, maps, output_dir, public_url, sources")
     assert problems[0].startswith(f"{path}:{line_of(path, 'colour: blue')}: ")
 
 

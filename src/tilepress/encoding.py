@@ -42,10 +42,6 @@ GEOM_POINT, GEOM_LINESTRING, GEOM_POLYGON = 1, 2, 3
 CMD_MOVE_TO, CMD_LINE_TO, CMD_CLOSE_PATH = 1, 2, 7
 LAYER_VERSION = 2
 
-# MVT geometry type of each shapely type id + 1 (missing, Point, LineString, LinearRing,
-# Polygon, MultiPoint, MultiLineString, MultiPolygon, GeometryCollection); -1: unsupported.
-_MVT_TYPE = np.array([0, 1, 2, -1, 3, 1, 2, 3, -1], dtype=np.int64)
-
 # |coordinate| < 2**30 keeps every move within int32, so every zigzag value within uint32.
 _COORD_LIMIT = float(1 << 30)
 _VARINT_LIMITS = np.array([1 << 7, 1 << 14, 1 << 21, 1 << 28], dtype=np.int64)
@@ -121,12 +117,11 @@ def _varints(values: IntArray, marks: IntArray) -> tuple[bytes, IntArray]:
     return stream.tobytes(), offsets
 
 
-def _snap(coords: NDArray[np.float64]) -> NDArray[np.float64]:
+def _snap(coords: NDArray[np.float64]) -> None:
     """Round to the integer grid in place (half to even, as ``round`` in mapbox_vector_tile)."""
-    snapped = np.rint(coords, out=coords)
-    if not max(-snapped.min(), snapped.max()) < _COORD_LIMIT:  # also catches NaN
+    np.rint(coords, out=coords)
+    if not np.maximum.reduce(np.abs(coords), axis=None) < _COORD_LIMIT:  # also catches NaN
         raise ValueError("tile coordinates must be finite and within +/-2**30")
-    return snapped
 
 
 def _changed(values: NDArray[Any]) -> BoolArray:
@@ -149,11 +144,12 @@ def _zigzag_moves(xy: IntArray, restart: IntArray) -> IntArray:
     """Zigzag-encoded (x, y) moves from the previous point, from 0,0 at the ``restart`` points,
     flattened to x0, y0, x1, y1, ..."""
     delta = np.empty_like(xy)
-    delta[0] = xy[0]
     np.subtract(xy[1:], xy[:-1], out=delta[1:])
     delta[restart] = xy[restart]
-    zigzag: IntArray = ((delta << 1) ^ (delta >> 63)).reshape(-1)
-    return zigzag
+    zigzag = delta << 1
+    delta >>= 63
+    zigzag ^= delta
+    return zigzag.reshape(-1)
 
 
 def _drop_orphan_holes(ok: BoolArray, present: IntArray, ring_polygon: IntArray) -> BoolArray:
@@ -170,18 +166,22 @@ def _encode_paths(
     coords: NDArray[np.float64],
     coord_run: IntArray,
     run_feature: IntArray,
+    *,
+    closed: bool,
     ring_polygon: IntArray | None = None,
 ) -> list[tuple[int, bytes]]:
-    """(feature, packed commands) of lines, or of polygon rings when ``ring_polygon`` gives the
-    polygon of every ring (its first ring being the exterior). Runs (lines or rings) are sorted
-    by feature, and ``coord_run`` gives the run of every coordinate, in order."""
-    closed = ring_polygon is not None
+    """(feature, packed commands) of lines or, if ``closed``, of polygon rings.
+
+    Runs (lines or rings) are sorted by feature and ``coord_run`` gives the run of every
+    coordinate, in order. ``ring_polygon`` gives the polygon of every ring, whose first ring is
+    its exterior; None if every ring is an exterior. ``coords`` is rounded in place.
+    """
     if len(coords) == 0:
         return []
-    snapped = _snap(coords)
+    _snap(coords)
     # Keep the first point of every run and every point that moves from its predecessor.
     new_run = _changed(coord_run)
-    keep = _changed(snapped.view(np.complex128).reshape(-1))
+    keep = _changed(coords.view(np.complex128).reshape(-1))
     keep |= new_run
     kept = keep.nonzero()[0]
     first = new_run[kept]
@@ -194,11 +194,11 @@ def _encode_paths(
         kept, first = kept[inner], first[inner]
         if len(kept) == 0:
             return []
-    xy = snapped[kept].astype(np.int64)
+    xy = coords[kept].astype(np.int64)
     starts = first.nonzero()[0]
     counts = _lengths(starts, len(kept))
     present = coord_run[kept[starts]]
-    # A ring needs 3 distinct points, a line 2.
+    # A ring needs 3 distinct points, a line 2; a polygon without its exterior loses its holes.
     ok = counts >= (3 if closed else 2)
     if ring_polygon is not None and (len(present) < len(ring_polygon) or not ok.all()):
         ok = _drop_orphan_holes(ok, present, ring_polygon)
@@ -233,7 +233,7 @@ def _encode_paths(
         parts += (
             _MOVE_TO_1,
             stream[begin:second],
-            _varint(((count - 1) << 3) | CMD_LINE_TO),
+            _line_to(count - 1),
             stream[second:end],
         )
         if closed:
@@ -241,45 +241,64 @@ def _encode_paths(
     return [(feature, b"".join(parts)) for feature, parts in pieces]
 
 
+def _line_to(count: int) -> bytes:
+    """The LineTo(count) command integer as a varint."""
+    return _varint((count << 3) | CMD_LINE_TO)
+
+
 def _encode_points(coords: NDArray[np.float64], coord_feature: IntArray) -> list[tuple[int, bytes]]:
     """(feature, packed commands) of points and multipoints: MoveTo(n) then n moves."""
     if len(coords) == 0:
         return []
-    xy = _snap(coords).astype(np.int64)
+    _snap(coords)
+    xy = coords.astype(np.int64)
     starts = _changed(coord_feature).nonzero()[0]
     counts = _lengths(starts, len(xy))
     stream, offsets = _varints(_zigzag_moves(xy, starts), np.array([starts, starts + counts]) * 2)
     begins, ends = offsets.tolist()
     return [
-        (
-            feature,
-            _varint((count << 3) | CMD_MOVE_TO) + stream[begin:end],
-        )
+        (feature, _varint((count << 3) | CMD_MOVE_TO) + stream[begin:end])
         for feature, count, begin, end in zip(
-            coord_feature[starts].tolist(),
-            counts.tolist(),
-            begins,
-            ends,
-            strict=True,
+            coord_feature[starts].tolist(), counts.tolist(), begins, ends, strict=True
         )
     ]
 
 
-def _encode_family(geoms: NDArray[np.object_], geom_type: int) -> list[tuple[int, bytes]]:
+def _as_int(indices: NDArray[Any]) -> IntArray:
+    return indices.astype(np.int64, copy=False)
+
+
+def _encode_family(
+    geoms: NDArray[np.object_], geom_type: int, *, multipart: bool
+) -> list[tuple[int, bytes]]:
     """(index in ``geoms``, packed commands) of geometries that all have MVT type
-    ``geom_type``; geometries with nothing left to draw are missing."""
+    ``geom_type`` (and are all single-part unless ``multipart``); geometries with nothing left
+    to draw are missing."""
     if geom_type == GEOM_POINT:
         coords, coord_feature = shapely.get_coordinates(geoms, return_index=True)
-        return _encode_points(coords, coord_feature.astype(np.int64))
-    parts, part_feature = shapely.get_parts(geoms, return_index=True)
-    part_feature = part_feature.astype(np.int64)
+        return _encode_points(coords, _as_int(coord_feature))
+    if multipart:
+        parts, part_feature = shapely.get_parts(geoms, return_index=True)
+        part_feature = _as_int(part_feature)
+    else:
+        parts, part_feature = geoms, np.arange(len(geoms))
     if geom_type == GEOM_LINESTRING:
         coords, coord_part = shapely.get_coordinates(parts, return_index=True)
-        return _encode_paths(coords, coord_part.astype(np.int64), part_feature)
+        return _encode_paths(coords, _as_int(coord_part), part_feature, closed=False)
+    if not shapely.get_num_interior_rings(parts).any():  # exteriors only: polygon = ring
+        coords, coord_part = shapely.get_coordinates(parts, return_index=True)
+        return _encode_paths(coords, _as_int(coord_part), part_feature, closed=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
-    ring_part = ring_part.astype(np.int64)
-    return _encode_paths(coords, coord_ring.astype(np.int64), part_feature[ring_part], ring_part)
+    ring_part = _as_int(ring_part)
+    return _encode_paths(
+        coords, _as_int(coord_ring), part_feature[ring_part], closed=True, ring_polygon=ring_part
+    )
+
+
+# shapely type ids: single-part and multipart of each MVT geometry type.
+_FAMILIES = ((GEOM_POLYGON, 3, 6), (GEOM_LINESTRING, 1, 5), (GEOM_POINT, 0, 4))
+_ENCODABLE = {-1, 0, 1, 3, 4, 5, 6}  # -1: missing geometry, left out
 
 
 def encode_geometries(geometries: Sequence[shapely.Geometry | None]) -> list[Encoded | None]:
@@ -288,21 +307,24 @@ def encode_geometries(geometries: Sequence[shapely.Geometry | None]) -> list[Enc
     is left to draw (missing, empty or collapsed on the integer grid)."""
     geoms = np.empty(len(geometries), dtype=object)
     geoms[:] = list(geometries)
-    mvt_types = _MVT_TYPE[shapely.get_type_id(geoms) + 1]
-    if (mvt_types < 0).any():
-        bad = geoms[(mvt_types < 0).nonzero()[0][0]]
+    type_ids = shapely.get_type_id(geoms)
+    kinds = set(type_ids.tolist())
+    if not kinds <= _ENCODABLE:
+        bad = geoms[np.isin(type_ids, list(_ENCODABLE), invert=True).nonzero()[0][0]]
         raise ValueError(f"cannot encode a {bad.geom_type} as a vector tile feature")
     result: list[Encoded | None] = [None] * len(geoms)
-    for geom_type in (GEOM_POLYGON, GEOM_LINESTRING, GEOM_POINT):
-        member = mvt_types == geom_type
-        if member.all():
-            for index, geometry in _encode_family(geoms, geom_type):
-                result[index] = (geom_type, geometry)
-            break
-        if member.any():
-            members = member.nonzero()[0]
-            for index, geometry in _encode_family(geoms[members], geom_type):
-                result[int(members[index])] = (geom_type, geometry)
+    for geom_type, single, multi in _FAMILIES:
+        here = kinds & {single, multi}
+        if not here:
+            continue
+        if here == kinds:
+            members, family = None, geoms
+        else:
+            members = ((type_ids == single) | (type_ids == multi)).nonzero()[0]
+            family = geoms[members]
+        encoded = _encode_family(family, geom_type, multipart=multi in here)
+        for index, geometry in encoded:
+            result[index if members is None else int(members[index])] = (geom_type, geometry)
     return result
 
 
