@@ -26,8 +26,9 @@ EXTENT = 4096
 BUFFER = 64
 TRACE_UNITS = 16  # a country too small for the grid shows as a square this size (one pixel)
 WORLD = 2.0 * WEB_MERCATOR_HALF_WORLD
-# coverage_simplify tolerance in tile units (1/4096 of a tile) at each zoom
-SIMPLIFY_UNITS = 1.0
+# Generalization: vertices whose triangle is under (SIMPLIFY_UNITS tile units)^2 go, per zoom;
+# 2 units is 1/8 of a pixel on a 256-pixel tile, so the change never shows.
+SIMPLIFY_UNITS = 2.0
 
 
 def tile_unit(zoom: int) -> float:
@@ -166,22 +167,21 @@ def to_tile_coordinates(
     local = shapely.transform(clipped, lambda xy: (xy - origin) * scale)
     try:
         snapped = shapely.set_precision(local, 1.0)
-    except shapely.errors.GEOSException:  # a clip artefact GEOS cannot snap: repair first
+    except shapely.errors.GEOSException:  # an invalid piece GEOS cannot snap: repair first
         snapped = np.array([_snap_one(geometry) for geometry in local], dtype=object)
     invalid = ~shapely.is_valid(snapped)
     if invalid.any():
-        snapped[invalid] = shapely.set_precision(shapely.make_valid(snapped[invalid]), 1.0)
+        snapped[invalid] = np.array([_snap_one(g) for g in local[invalid]], dtype=object)
     snapped = polygonal(snapped)
     oriented: NDArray[np.object_] = shapely.orient_polygons(snapped, exterior_cw=False)
     return local, oriented
 
 
 def _snap_one(geometry: shapely.Geometry) -> shapely.Geometry:
-    try:
-        return shapely.set_precision(geometry, 1.0)
-    except shapely.errors.GEOSException:
-        repaired = polygonal(np.array([shapely.make_valid(geometry)], dtype=object))[0]
-        return shapely.set_precision(repaired, 1.0)
+    """Repair one piece, then snap it to the integer grid (valid output)."""
+    repaired = polygonal(np.array([shapely.make_valid(geometry)], dtype=object))[0]
+    snapped = shapely.set_precision(repaired, 1.0)
+    return snapped if snapped.is_valid else shapely.make_valid(snapped)
 
 
 def _trace(geometry: shapely.Geometry) -> shapely.Geometry:
@@ -247,26 +247,14 @@ def iter_tile_geometries(
 def _merge_duplicate_rows(
     rows: NDArray[np.intp], geoms: NDArray[np.object_], traces: NDArray[np.bool_]
 ) -> tuple[NDArray[np.intp], NDArray[np.object_], NDArray[np.bool_]]:
-    """One feature per country, in row order: pieces copied across 180 degrees are merged."""
-    unique_rows = np.unique(rows)
-    if len(unique_rows) == len(rows):
-        order = np.argsort(rows, kind="stable")
-        return rows[order], geoms[order], traces[order]
-    merged, merged_traces = [], []
-    for row in unique_rows:
-        mine = rows == row
-        real = mine & ~traces
-        if not real.any():  # only markers: keep one
-            merged.append(geoms[np.flatnonzero(mine)[0]])
-            merged_traces.append(True)
-            continue
-        parts = geoms[real]
-        union = (
-            parts[0] if len(parts) == 1 else shapely.set_precision(shapely.union_all(parts), 1.0)
-        )
-        merged.append(shapely.orient_polygons(polygonal(np.array([union]))[0], exterior_cw=False))
-        merged_traces.append(False)
-    return unique_rows, np.array(merged, dtype=object), np.array(merged_traces, dtype=bool)
+    """Features in row order. A country copied across 180 degrees keeps its pieces as separate
+    features (they only touch along the antimeridian); a trace goes where a real piece shows."""
+    has_real = np.isin(rows, rows[~traces])
+    keep = ~traces | ~has_real
+    _unique, first = np.unique(rows, return_index=True)
+    keep &= ~traces | np.isin(np.arange(len(rows)), first)  # at most one trace per country
+    order = np.argsort(rows[keep], kind="stable")
+    return rows[keep][order], geoms[keep][order], traces[keep][order]
 
 
 def prepare_mercator(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
@@ -293,6 +281,10 @@ def border_lines(
         return []
     rings = Rings.from_geometries(geometries)
     starts, ends, a, b = shared_edges(rings)
+    if len(starts) == 0:
+        return []
+    keep = rows[a] != rows[b]  # pieces of one country on both sides of 180 share no border
+    starts, ends, a, b = starts[keep], ends[keep], a[keep], b[keep]
     if len(starts) == 0:
         return []
     segments = shapely.linestrings(np.stack([starts, ends], axis=1))
