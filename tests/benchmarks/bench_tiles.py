@@ -784,6 +784,18 @@ def print_report(results: dict[str, Any]) -> None:
             f"  {row[3]:>{widths[3]}}"
         )
     print()
+    zooms_tp = (tp["tileset"] or {}).get("per_zoom", {})
+    zooms_tc = (tc["tileset"] or {}).get("per_zoom", {})
+    if zooms_tp or zooms_tc:
+        print("  per zoom (tiles, gzip bytes)    tilepress            tippecanoe  bytes tp/tc")
+        for zoom in sorted(set(zooms_tp) | set(zooms_tc), key=int):
+            a, b = zooms_tp.get(zoom, {}), zooms_tc.get(zoom, {})
+            print(
+                f"  z{zoom:<29} {num(a.get('tiles')):>5} {_kb(a.get('bytes')):>12}"
+                f"  {num(b.get('tiles')):>5} {_kb(b.get('bytes')):>12}"
+                f"  {_fmt_ratio(_ratio(a.get('bytes'), b.get('bytes'))):>11}"
+            )
+        print()
     for name, side in (("tilepress", tp), ("tippecanoe", tc)):
         files = (side["tileset"] or {}).get("archive_file_bytes", {})
         text = ", ".join(f"{k} {_mb(v)}" for k, v in files.items()) or "-"
