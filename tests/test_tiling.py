@@ -27,32 +27,32 @@ def zigzag(value: int) -> int:
     return (value >> 1) ^ -(value & 1)
 
 
-def rings_of(commands: list[int]) -> list[np.ndarray]:
-    """Parse a polygon's command stream per the MVT 2.1 spec, asserting its grammar."""
-    rings: list[np.ndarray] = []
+def path_parts(commands: list[int], *, closed: bool) -> list[np.ndarray]:
+    """Parse a command stream per the MVT 2.1 spec, asserting its grammar: each part is
+    MoveTo(1), LineTo(n) without zero-length steps, and ClosePath(1) for polygon rings."""
+    parts: list[np.ndarray] = []
     position = 0
     cursor = np.zeros(2, dtype=np.int64)
     while position < len(commands):
-        command, count = commands[position] & 7, commands[position] >> 3
-        assert command == MOVE_TO and count == 1, "a ring starts with MoveTo(1)"
+        assert commands[position] == (1 << 3) | MOVE_TO, "a part starts with MoveTo(1)"
         cursor = cursor + np.array([zigzag(commands[position + 1]), zigzag(commands[position + 2])])
         points = [cursor.copy()]
-        position += 3
-        command, count = commands[position] & 7, commands[position] >> 3
-        assert command == LINE_TO and count >= 2, "then LineTo with at least 2 points"
-        position += 1
+        command, count = commands[position + 3] & 7, commands[position + 3] >> 3
+        assert command == LINE_TO and count >= (2 if closed else 1), "then enough LineTo"
+        position += 4
         for _ in range(count):
             step = np.array([zigzag(commands[position]), zigzag(commands[position + 1])])
             assert step.any(), "no zero-length LineTo"
             cursor = cursor + step
             points.append(cursor.copy())
             position += 2
-        assert commands[position] == (1 << 3) | CLOSE_PATH, "ClosePath(1) ends a ring"
-        position += 1
-        ring = np.array(points)
-        assert not (ring[0] == ring[-1]).all(), "the closing point is not repeated"
-        rings.append(ring)
-    return rings
+        part = np.array(points)
+        if closed:
+            assert commands[position] == (1 << 3) | CLOSE_PATH, "ClosePath(1) ends a ring"
+            position += 1
+            assert not (part[0] == part[-1]).all(), "the closing point is not repeated"
+        parts.append(part)
+    return parts
 
 
 def shoelace(ring: np.ndarray) -> float:
@@ -86,31 +86,10 @@ def tiles(reference_dist: Path) -> dict[tuple[int, int, int], bytes]:
     return all_tiles(reference_dist)
 
 
-@pytest.mark.e2e
-def line_parts(commands: list[int]) -> list[np.ndarray]:
-    """Parse a linestring's command stream: MoveTo(1), LineTo(>=1), no zero-length steps."""
-    parts: list[np.ndarray] = []
-    position, cursor = 0, np.zeros(2, dtype=np.int64)
-    while position < len(commands):
-        assert commands[position] == (1 << 3) | MOVE_TO
-        cursor = cursor + np.array([zigzag(commands[position + 1]), zigzag(commands[position + 2])])
-        points = [cursor.copy()]
-        command, count = commands[position + 3] & 7, commands[position + 3] >> 3
-        assert command == LINE_TO and count >= 1
-        position += 4
-        for _ in range(count):
-            step = np.array([zigzag(commands[position]), zigzag(commands[position + 1])])
-            assert step.any(), "no zero-length LineTo"
-            cursor = cursor + step
-            points.append(cursor.copy())
-            position += 2
-        parts.append(np.array(points))
-    return parts
-
-
 GEOMETRY_TYPE = {"countries": 3, "boundaries": 2, "labels": 1}
 
 
+@pytest.mark.e2e
 def test_every_tile_is_valid_mvt_21(tiles: dict[tuple[int, int, int], bytes]) -> None:
     """Decode every tile of the reference output with an independent command parser."""
     checked = 0
@@ -134,10 +113,10 @@ def test_every_tile_is_valid_mvt_21(tiles: dict[tuple[int, int, int], bytes]) ->
                     assert 0 <= x <= EXTENT and 0 <= y <= EXTENT, key  # only in its own tile
                     continue
                 if layer.name == "boundaries":
-                    for part in line_parts(list(feature.geometry)):
+                    for part in path_parts(list(feature.geometry), closed=False):
                         assert part.min() >= -BUFFER and part.max() <= EXTENT + BUFFER, key
                     continue
-                polygons = polygons_of(rings_of(list(feature.geometry)))
+                polygons = polygons_of(path_parts(list(feature.geometry), closed=True))
                 for polygon in polygons:
                     assert polygon.is_valid, (key, shapely.is_valid_reason(polygon))
                     coords = shapely.get_coordinates(polygon)

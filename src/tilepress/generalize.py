@@ -239,9 +239,17 @@ def shared_edges(rings: Rings) -> tuple[FloatArray, FloatArray, IntArray, IntArr
     when both rings hold the same two vertices, so inputs must agree vertex for vertex (as a
     coverage does after :func:`thin_shared` or snapping to one grid).
     """
+    first, low, high = first_shared_edges(rings)
+    _previous, following = rings.neighbours()
+    return rings.xy[first], rings.xy[following[first]], low, high
+
+
+def first_shared_edges(rings: Rings) -> tuple[IntArray, IntArray, IntArray]:
+    """Vertices starting an edge that two different geometries share (its first occurrence),
+    with the two geometries (lower index first)."""
     if len(rings.xy) == 0:
-        empty = np.empty((0, 2))
-        return empty, empty, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
     _previous, following = rings.neighbours()
     _order, point, group_start = point_ids(rings.xy)
     n_points = len(group_start)
@@ -251,5 +259,5 @@ def shared_edges(rings: Rings) -> tuple[FloatArray, FloatArray, IntArray, IntArr
     starts = np.flatnonzero(np.r_[True, np.diff(edge[order]) != 0])
     low = np.minimum.reduceat(owner[order], starts)
     high = np.maximum.reduceat(owner[order], starts)
-    first = order[starts[low != high]]  # first occurrence of each shared edge
-    return rings.xy[first], rings.xy[following[first]], low[low != high], high[low != high]
+    shared = low != high
+    return order[starts[shared]], low[shared], high[shared]

@@ -39,7 +39,7 @@ from tilepress import __version__
 from tilepress.config import BUILTIN_SOURCE, MapSpec
 from tilepress.errors import PrintError, ProjectionError
 from tilepress.generalize import Rings as _Rings
-from tilepress.generalize import thin_shared
+from tilepress.generalize import first_shared_edges, thin_shared
 from tilepress.projection import (
     Extent,
     PrintProjection,
@@ -700,19 +700,9 @@ def shared_borders(rings: _Rings) -> tuple[FloatArray, NDArray[np.bool_]]:
     if len(rings.xy) == 0:
         return np.empty((0, 2)), np.zeros(0, dtype=bool)
     previous, following = rings.neighbours()
-    keys = (rings.xy[:, 0].astype(np.int64) << 24) | rings.xy[:, 1].astype(np.int64)
-    _unique, point = np.unique(keys, return_inverse=True)
-    point = point.ravel().astype(np.int64)
-    n_points = int(point.max()) + 1
-    country = rings.polygon_geometry[rings.ring_polygon][rings.ring_of_vertex]
-    edge = np.minimum(point, point[following]) * n_points + np.maximum(point, point[following])
-    order = np.argsort(edge, kind="stable")
-    group_start = np.flatnonzero(np.r_[True, np.diff(edge[order]) != 0])
-    low = np.minimum.reduceat(country[order], group_start)
-    high = np.maximum.reduceat(country[order], group_start)
-    draw = np.zeros(len(edge), dtype=bool)
-    draw[order[group_start[low != high]]] = True  # first occurrence of each shared edge
-    ring_first = np.zeros(len(edge), dtype=bool)
+    draw = np.zeros(len(rings.xy), dtype=bool)
+    draw[first_shared_edges(rings)[0]] = True  # first occurrence of each shared edge
+    ring_first = np.zeros(len(rings.xy), dtype=bool)
     ring_first[rings.starts[rings.sizes > 0]] = True
     start_run = draw & (~draw[previous] | ring_first)
     per_edge = draw.astype(np.int64) + start_run
