@@ -3,8 +3,9 @@
 The command streams are built with numpy over all coordinates of a tile at once, down to their
 packed varint bytes; Python only loops over rings, features and properties. Layer metadata
 (name, keys, values, extent, version) is serialized with the protobuf schema shipped with
-``mapbox_vector_tile``, and the output is byte for byte what ``mapbox_vector_tile.encode`` gives
-for the same valid input (see ``ENCODE_OPTIONS``).
+``mapbox_vector_tile``. For valid input the output is byte for byte what
+``mapbox_vector_tile.encode`` gives with ``ENCODE_OPTIONS``, except that equal int and float
+values (1 and 1.0) stay two values and integers beyond int64 go to ``uint_value``.
 """
 
 from __future__ import annotations
@@ -44,8 +45,6 @@ LAYER_VERSION = 2
 
 # |coordinate| < 2**30 keeps every move within int32, so every zigzag value within uint32.
 _COORD_LIMIT = float(1 << 30)
-_VARINT_LIMITS = np.array([1 << 7, 1 << 14, 1 << 21, 1 << 28], dtype=np.int64)
-_VARINT_SHIFTS = np.arange(0, 35, 7, dtype=np.int64)
 _SMALL_VARINTS = [bytes([n]) for n in range(128)]
 _MOVE_TO_1 = _SMALL_VARINTS[(1 << 3) | CMD_MOVE_TO]
 _CLOSE_PATH_1 = _SMALL_VARINTS[(1 << 3) | CMD_CLOSE_PATH]
@@ -70,57 +69,59 @@ def _varint(number: int) -> bytes:
 
 
 def _packed(numbers: list[int]) -> bytes:
-    """Packed varints of small non-negative integers (tags)."""
+    """Packed varints of non-negative integers (tags)."""
     if max(numbers) < 128:
         return bytes(numbers)
-    return b"".join(map(_varint, numbers))
+    out = bytearray()
+    for number in numbers:
+        rest = number
+        while rest > 127:
+            out.append((rest & 0x7F) | 0x80)
+            rest >>= 7
+        out.append(rest)
+    return bytes(out)
 
 
 def _varints(values: IntArray, marks: IntArray) -> tuple[bytes, IntArray]:
     """Varints of non-negative values below 2**35, concatenated, and the byte offsets at which
-    the values with the indices ``marks`` (any shape, up to ``len(values)``) start."""
+    the values with the indices ``marks`` (up to ``len(values)``) start."""
+    top = int(np.maximum.reduce(values))
+    if top < 0x80:  # one byte each
+        return values.astype(np.uint8).tobytes(), marks
+    # The low 7 bits of every value, with the continuation bit where more bytes follow (the
+    # truncated byte has bit 7 clear if the value is below 0x80).
     more = values >= 0x80
     low = values.astype(np.uint8)
-    low &= 0x7F
-    if not more.any():
-        return low.tobytes(), marks
-    low |= more.view(np.uint8) << 7  # continuation bit
-    offsets = marks.copy()
-    where: list[IntArray] = []
-    extra: list[NDArray[np.uint8]] = []
-    longer = more.nonzero()[0]
-    shift = 7
-    while len(longer):
-        # The next 7 bits of the values longer than ``shift`` bits, inserted after their byte.
-        rest = values[longer] >> shift
-        more = rest >= 0x80
+    np.bitwise_or(low, 0x80, out=low, where=more)
+    # levels[k]: the values needing more than k + 1 bytes.
+    levels = [more.nonzero()[0]]
+    size = more.view(np.uint8) + 1
+    for shift in range(14, top.bit_length(), 7):
+        deeper = levels[-1][values[levels[-1]] >= (1 << shift)]
+        size[deeper] += 1
+        levels.append(deeper)
+    stream = np.repeat(low, size)  # room for the other bytes, filled in below
+    first = levels[0]
+    start = first + np.arange(len(first))  # where the values of ``first`` start in the stream
+    offsets = marks + first.searchsorted(marks)
+    for level in levels[1:]:
+        start += level.searchsorted(first)
+        offsets += level.searchsorted(marks)
+    for k, level in enumerate(levels, 1):
+        rest = values[level] >> (7 * k)
         byte = rest.astype(np.uint8)
-        byte &= 0x7F
-        byte |= more.view(np.uint8) << 7
-        where.append(longer + 1)
-        extra.append(byte)
-        offsets += np.searchsorted(longer, marks)
-        longer = longer[more]
-        shift += 7
-    if len(where) == 1:
-        at, add = where[0], extra[0]
-    else:  # several bytes go after some values: in order, each after the one before
-        at = np.concatenate(where)
-        order = np.argsort(at, kind="stable")
-        at, add = at[order], np.concatenate(extra)[order]
-    at = at + np.arange(len(at))  # where the inserted bytes land in the stream
-    stream = np.empty(len(low) + len(at), dtype=np.uint8)
-    is_low = np.ones(len(stream), dtype=bool)
-    is_low[at] = False
-    stream[is_low] = low
-    stream[at] = add
+        if k < len(levels):
+            byte &= 0x7F
+            np.bitwise_or(byte, 0x80, out=byte, where=rest >= 0x80)
+        stream[(start if k == 1 else start[first.searchsorted(level)]) + k] = byte
     return stream.tobytes(), offsets
 
 
 def _snap(coords: NDArray[np.float64]) -> None:
-    """Round to the integer grid in place (half to even, as ``round`` in mapbox_vector_tile)."""
+    """Round to the integer grid in place (half to even, as ``round`` in mapbox_vector_tile);
+    refuse coordinates whose moves might not fit 32 bits."""
     np.rint(coords, out=coords)
-    if not np.maximum.reduce(np.abs(coords), axis=None) < _COORD_LIMIT:  # also catches NaN
+    if not np.maximum.reduce(np.abs(coords.reshape(-1))) < _COORD_LIMIT:  # also catches NaN
         raise ValueError("tile coordinates must be finite and within +/-2**30")
 
 
@@ -130,14 +131,6 @@ def _changed(values: NDArray[Any]) -> BoolArray:
     changed[0] = True
     np.not_equal(values[1:], values[:-1], out=changed[1:])
     return changed
-
-
-def _lengths(starts: IntArray, total: int) -> IntArray:
-    """Lengths of the runs starting at ``starts`` (ascending, the last one ending at ``total``)."""
-    lengths = np.empty_like(starts)
-    np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
-    lengths[-1] = total - starts[-1]
-    return lengths
 
 
 def _zigzag_moves(xy: IntArray, restart: IntArray) -> IntArray:
@@ -152,119 +145,129 @@ def _zigzag_moves(xy: IntArray, restart: IntArray) -> IntArray:
     return zigzag.reshape(-1)
 
 
-def _drop_orphan_holes(ok: BoolArray, present: IntArray, ring_polygon: IntArray) -> BoolArray:
+def _drop_orphan_holes(ok: BoolArray, ring_polygon: IntArray) -> BoolArray:
     """Also drop the holes of polygons whose exterior ring (their first ring) was dropped."""
-    rings = len(ring_polygon)
-    ring_ok = np.zeros(rings, dtype=bool)
-    ring_ok[present] = ok
-    exterior = np.maximum.accumulate(np.where(_changed(ring_polygon), np.arange(rings), 0))
-    kept: BoolArray = ok & ring_ok[exterior][present]
+    rings = np.arange(len(ring_polygon))
+    exterior = np.maximum.accumulate(np.where(_changed(ring_polygon), rings, 0))
+    kept: BoolArray = ok & ok[exterior]
     return kept
 
 
 def _encode_paths(
     coords: NDArray[np.float64],
-    coord_run: IntArray,
+    run_length: IntArray,
     run_feature: IntArray,
     *,
     closed: bool,
     ring_polygon: IntArray | None = None,
+    one_run_each: bool = False,
 ) -> list[tuple[int, bytes]]:
     """(feature, packed commands) of lines or, if ``closed``, of polygon rings.
 
-    Runs (lines or rings) are sorted by feature and ``coord_run`` gives the run of every
-    coordinate, in order. ``ring_polygon`` gives the polygon of every ring, whose first ring is
-    its exterior; None if every ring is an exterior. ``coords`` is rounded in place.
+    ``coords`` holds the runs (lines or rings) one after the other, sorted by feature, with
+    ``run_length`` coordinates each; ``one_run_each`` if no two runs share a feature.
+    ``ring_polygon`` gives the polygon of every ring, whose first ring is its exterior; None if
+    every ring is an exterior. ``coords`` is rounded in place.
     """
+    if np.count_nonzero(run_length) < len(run_length):  # empty parts
+        some = run_length > 0
+        run_length, run_feature = run_length[some], run_feature[some]
+        ring_polygon = None if ring_polygon is None else ring_polygon[some]
     if len(coords) == 0:
         return []
     _snap(coords)
-    # Keep the first point of every run and every point that moves from its predecessor.
-    new_run = _changed(coord_run)
-    keep = _changed(coords.view(np.complex128).reshape(-1))
-    keep |= new_run
+    # Of consecutive equal points keep the last one, and of a ring not the closing point:
+    # ClosePath stands for it, and for any point equal to the first just before it.
+    point = coords.view(np.complex128).reshape(-1)
+    keep = np.empty(len(point), dtype=bool)
+    np.not_equal(point[:-1], point[1:], out=keep[:-1])
+    bounds = np.zeros(len(run_length) + 1, dtype=np.int64)
+    run_length.cumsum(out=bounds[1:])
+    keep[bounds[1:] - 1] = not closed  # the last point of a line always counts
     kept = keep.nonzero()[0]
-    first = new_run[kept]
-    if closed:
-        # The last kept point of a ring repeats its first (the closing point, or points equal
-        # to the first just before it): drop it, ClosePath stands for it.
-        inner = np.empty(len(kept), dtype=bool)
-        inner[-1] = False
-        np.logical_not(first[1:], out=inner[:-1])
-        kept, first = kept[inner], first[inner]
-        if len(kept) == 0:
-            return []
-    xy = coords[kept].astype(np.int64)
-    starts = first.nonzero()[0]
-    counts = _lengths(starts, len(kept))
-    present = coord_run[kept[starts]]
+    bounds = kept.searchsorted(bounds)  # the runs among the kept points
+    starts = bounds[:-1]
+    counts = bounds[1:] - starts
     # A ring needs 3 distinct points, a line 2; a polygon without its exterior loses its holes.
     ok = counts >= (3 if closed else 2)
-    if ring_polygon is not None and (len(present) < len(ring_polygon) or not ok.all()):
-        ok = _drop_orphan_holes(ok, present, ring_polygon)
-    if not ok.all():
+    if np.count_nonzero(ok) < len(ok):
+        if ring_polygon is not None:
+            ok = _drop_orphan_holes(ok, ring_polygon)
         if not ok.any():
             return []
-        xy = xy[np.repeat(ok, counts)]
-        counts, present = counts[ok], present[ok]
-        starts = np.zeros(len(counts), dtype=np.int64)
-        np.cumsum(counts[:-1], out=starts[1:])
+        kept = kept[np.repeat(ok, counts)]
+        counts, run_feature = counts[ok], run_feature[ok]
+        starts = counts.cumsum() - counts
+    xy = point[kept].view(np.float64).reshape(-1, 2).astype(np.int64)  # 1-d gather: fast
     # The cursor runs on across the parts of a feature and restarts at 0,0 for the next one.
-    features = run_feature[present]
-    feature_start = _changed(features)
-    marks = np.array([starts, starts + 1, starts + counts]) * 2
-    stream, offsets = _varints(_zigzag_moves(xy, starts[feature_start]), marks)
+    if one_run_each:
+        feature_start, restart = [True] * len(starts), starts
+    else:
+        new_feature = _changed(run_feature)
+        feature_start, restart = new_feature.tolist(), starts[new_feature]
+    # Where each run starts, where its second point starts; and the end.
+    marks = np.concatenate((starts, starts + 1, [len(xy)]))
+    marks *= 2
+    stream, offsets = _varints(_zigzag_moves(xy, restart), marks)
     # Per run: MoveTo(1) and the first move, LineTo(n-1) and the other moves, ClosePath.
     pieces: list[tuple[int, list[bytes]]] = []
     parts: list[bytes] = []
-    begins, seconds, ends = offsets.tolist()
+    close = _CLOSE_PATH_1 if closed else b""
+    at = offsets.tolist()
+    runs = len(starts)
     for feature, new, count, begin, second, end in zip(
-        features.tolist(),
-        feature_start.tolist(),
+        run_feature.tolist(),
+        feature_start,
         counts.tolist(),
-        begins,
-        seconds,
-        ends,
+        at[:runs],
+        at[runs : 2 * runs],
+        [*at[1:runs], at[-1]],
         strict=True,
     ):
         if new:
             parts = []
             pieces.append((feature, parts))
-        parts += (
-            _MOVE_TO_1,
-            stream[begin:second],
-            _line_to(count - 1),
-            stream[second:end],
-        )
-        if closed:
-            parts.append(_CLOSE_PATH_1)
+        line_to = _LINE_TO[count] if count < _LINE_TO_CACHED else _line_to(count)
+        parts += (_MOVE_TO_1, stream[begin:second], line_to, stream[second:end], close)
     return [(feature, b"".join(parts)) for feature, parts in pieces]
 
 
 def _line_to(count: int) -> bytes:
-    """The LineTo(count) command integer as a varint."""
-    return _varint((count << 3) | CMD_LINE_TO)
+    """The LineTo(count - 1) command integer of a run of ``count`` points, as a varint."""
+    return _varint(((count - 1) << 3) | CMD_LINE_TO)
 
 
-def _encode_points(coords: NDArray[np.float64], coord_feature: IntArray) -> list[tuple[int, bytes]]:
-    """(feature, packed commands) of points and multipoints: MoveTo(n) then n moves."""
+_LINE_TO_CACHED = 4096
+_LINE_TO = [b""] + [_line_to(count) for count in range(1, _LINE_TO_CACHED)]
+
+
+def _encode_points(
+    coords: NDArray[np.float64], counts: IntArray, features: IntArray
+) -> list[tuple[int, bytes]]:
+    """(feature, packed commands) of points and multipoints (``counts`` points each, none
+    empty): MoveTo(n) then n moves."""
     if len(coords) == 0:
         return []
     _snap(coords)
     xy = coords.astype(np.int64)
-    starts = _changed(coord_feature).nonzero()[0]
-    counts = _lengths(starts, len(xy))
-    stream, offsets = _varints(_zigzag_moves(xy, starts), np.array([starts, starts + counts]) * 2)
-    begins, ends = offsets.tolist()
+    ends = counts.cumsum()
+    starts = ends - counts
+    marks = np.empty(len(counts) + 1, dtype=np.int64)
+    marks[0] = 0
+    marks[1:] = ends
+    marks *= 2
+    stream, offsets = _varints(_zigzag_moves(xy, starts), marks)
+    at = offsets.tolist()
     return [
         (feature, _varint((count << 3) | CMD_MOVE_TO) + stream[begin:end])
         for feature, count, begin, end in zip(
-            coord_feature[starts].tolist(), counts.tolist(), begins, ends, strict=True
+            features.tolist(), counts.tolist(), at[:-1], at[1:], strict=True
         )
     ]
 
 
 def _as_int(indices: NDArray[Any]) -> IntArray:
+    """Indices or counts as int64 (a no-op on 64-bit platforms)."""
     return indices.astype(np.int64, copy=False)
 
 
@@ -275,24 +278,32 @@ def _encode_family(
     ``geom_type`` (and are all single-part unless ``multipart``); geometries with nothing left
     to draw are missing."""
     if geom_type == GEOM_POINT:
-        coords, coord_feature = shapely.get_coordinates(geoms, return_index=True)
-        return _encode_points(coords, _as_int(coord_feature))
+        counts = _as_int(shapely.get_num_coordinates(geoms))
+        features = (counts > 0).nonzero()[0]
+        coords = shapely.get_coordinates(geoms)
+        return _encode_points(coords, counts[features], features)
     if multipart:
         parts, part_feature = shapely.get_parts(geoms, return_index=True)
         part_feature = _as_int(part_feature)
     else:
         parts, part_feature = geoms, np.arange(len(geoms))
-    if geom_type == GEOM_LINESTRING:
-        coords, coord_part = shapely.get_coordinates(parts, return_index=True)
-        return _encode_paths(coords, _as_int(coord_part), part_feature, closed=False)
-    if not shapely.get_num_interior_rings(parts).any():  # exteriors only: polygon = ring
-        coords, coord_part = shapely.get_coordinates(parts, return_index=True)
-        return _encode_paths(coords, _as_int(coord_part), part_feature, closed=True)
+    if geom_type == GEOM_LINESTRING or not shapely.get_num_interior_rings(parts).any():
+        # Lines, or polygons that are just an exterior ring each.
+        return _encode_paths(
+            shapely.get_coordinates(parts),
+            _as_int(shapely.get_num_coordinates(parts)),
+            part_feature,
+            closed=geom_type == GEOM_POLYGON,
+            one_run_each=not multipart,
+        )
     rings, ring_part = shapely.get_rings(parts, return_index=True)
-    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
     ring_part = _as_int(ring_part)
     return _encode_paths(
-        coords, _as_int(coord_ring), part_feature[ring_part], closed=True, ring_polygon=ring_part
+        shapely.get_coordinates(rings),
+        _as_int(shapely.get_num_coordinates(rings)),
+        part_feature[ring_part],
+        closed=True,
+        ring_polygon=ring_part,
     )
 
 
@@ -301,7 +312,7 @@ _FAMILIES = ((GEOM_POLYGON, 3, 6), (GEOM_LINESTRING, 1, 5), (GEOM_POINT, 0, 4))
 _ENCODABLE = {-1, 0, 1, 3, 4, 5, 6}  # -1: missing geometry, left out
 
 
-def encode_geometries(geometries: Sequence[shapely.Geometry | None]) -> list[Encoded | None]:
+def _encode_geometries(geometries: Sequence[shapely.Geometry | None]) -> list[Encoded | None]:
     """MVT geometry type and packed command integers (the bytes of ``feature.geometry``) of
     every geometry, in tile coordinates (y down) with rings wound as given; None where nothing
     is left to draw (missing, empty or collapsed on the integer grid)."""
@@ -328,11 +339,16 @@ def encode_geometries(geometries: Sequence[shapely.Geometry | None]) -> list[Enc
     return result
 
 
-def _value_field(value: object) -> tuple[str, str | int | float | bool]:
-    """The field of ``tile.value`` a property value goes to, with the value as stored. As in
-    mapbox_vector_tile: str, bool, int (int64, here uint64 beyond) and float (double)."""
+def _value_key(value: object) -> str | tuple[str, int | float | bool]:
+    """A property value as stored: a str for ``string_value``, else the field of ``tile.value``
+    with the value. As in mapbox_vector_tile: str, bool, int (int64; here uint64 beyond) and
+    float (double). Being (field, value), True, 1 and 1.0 stay three values."""
+    if type(value) is float:  # the common cases first
+        return "double_value", value
+    if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
+        return "int_value", value
     if isinstance(value, str):
-        return "string_value", str(value)
+        return str(value)
     if isinstance(value, (bool, np.bool_)):
         return "bool_value", bool(value)
     if isinstance(value, (int, np.integer)):
@@ -353,8 +369,7 @@ def _layer_bytes(
     """The serialized ``tile.layer``, or None if none of its features has a geometry left."""
     meta = vector_tile_pb2.tile.layer()
     keys: dict[str, int] = {}
-    # Keyed by (field, value), so that True, 1 and 1.0 stay three values.
-    values: dict[tuple[str, str | int | float | bool], int] = {}
+    values: dict[str | tuple[str, int | float | bool], int] = {}
     chunks: list[bytes] = []
     for (_, properties), item in zip(features, encoded, strict=True):
         if item is None:
@@ -368,28 +383,36 @@ def _layer_bytes(
                 if not isinstance(key, str):
                     raise TypeError(f"property keys must be strings, not {type(key).__name__}")
                 key_index = keys[key] = len(keys)
-            field = _value_field(value)
-            value_index = values.get(field)
+            stored = value if type(value) is str else _value_key(value)
+            value_index = values.get(stored)
             if value_index is None:
-                value_index = values[field] = len(values)
-                setattr(meta.values.add(), *field)
+                value_index = values[stored] = len(values)
+                if isinstance(stored, str):
+                    meta.values.add().string_value = stored
+                else:
+                    setattr(meta.values.add(), *stored)
             tags += (key_index, value_index)
         geom_type, geometry = item
-        body = _FEATURE_TYPE[geom_type] + _FEATURE_GEOMETRY + _varint(len(geometry)) + geometry
+        size = _varint(len(geometry))
+        length = 2 + 1 + len(size) + len(geometry)  # keys and values of type and geometry
         if tags:
             packed = _packed(tags)
-            body = _FEATURE_TAGS + _varint(len(packed)) + packed + body
-        chunks += (_LAYER_FEATURE, _varint(len(body)), body)
+            packed_size = _varint(len(packed))
+            length += 1 + len(packed_size) + len(packed)
+            chunks += (_LAYER_FEATURE, _varint(length), _FEATURE_TAGS, packed_size, packed)
+        else:
+            chunks += (_LAYER_FEATURE, _varint(length))
+        chunks += (_FEATURE_TYPE[geom_type], _FEATURE_GEOMETRY, size, geometry)
     if not chunks:
         return None
     meta.keys.extend(keys)
     meta.extent = EXTENT
     meta.version = LAYER_VERSION
-    # Fields in number order: name (1), features (2), then keys, values, extent, version.
+    # Fields in number order: name (1), features (2), then keys, values, extent, version
     # (each half alone lacks a required field, hence the partial serializations).
     head: bytes = vector_tile_pb2.tile.layer(name=name).SerializePartialToString()
     tail: bytes = meta.SerializePartialToString(deterministic=True)
-    return head + b"".join(chunks) + tail
+    return b"".join((head, *chunks, tail))
 
 
 def encode_tile(layers: Mapping[str, Sequence[Feature]]) -> bytes:
@@ -405,7 +428,7 @@ def encode_tile(layers: Mapping[str, Sequence[Feature]]) -> bytes:
         if not name:
             raise ValueError("a layer name cannot be empty")
     # One pass over the geometries of all layers, then the layers one by one.
-    encoded = encode_geometries([geometry for _, features in named for geometry, _ in features])
+    encoded = _encode_geometries([geometry for _, features in named for geometry, _ in features])
     out: list[bytes] = []
     done = 0
     for name, features in named:
