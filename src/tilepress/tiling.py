@@ -311,7 +311,7 @@ def save_pyramid(pyramid: dict[int, NDArray[np.object_]], target: Path) -> None:
                 buffer = io.BytesIO()
                 np.save(buffer, array, allow_pickle=False)
                 info = zipfile.ZipInfo(f"z{zoom}.{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                archive.writestr(info, buffer.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
+                archive.writestr(info, buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
 
 
 def load_pyramid(source: Path) -> dict[int, NDArray[np.object_]]:
