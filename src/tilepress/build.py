@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -320,11 +319,3 @@ def build_style(loaded: LoadedMap, out_dir: Path) -> None:
     meta = tileset_metadata(loaded.spec, loaded.extent)
     write_json_atomic(out_dir / "tiles.json", tilejson(loaded.spec, meta))
     write_json_atomic(out_dir / "style.json", maplibre_style(loaded.spec, meta))
-
-
-def default_workers() -> int:
-    """Cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1

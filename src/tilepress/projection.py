@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -207,12 +206,6 @@ def wrap_to_meridian(geometries: NDArray[np.object_], lon_0: float) -> NDArray[n
     return result
 
 
-def densify_degrees(geometries: NDArray[np.object_], step: float = 0.5) -> NDArray[np.object_]:
-    """Insert vertices so no edge is longer than ``step`` degrees (parallels then curve)."""
-    result: NDArray[np.object_] = shapely.segmentize(geometries, max_segment_length=step)
-    return result
-
-
 def extent_outline(extent: Extent, lon_0: float, steps: int = 180) -> shapely.Polygon:
     """The extent as a densified lon/lat polygon in the window around ``lon_0``."""
     west, south, _east, north = extent
@@ -247,11 +240,6 @@ def project_outline(outline: shapely.Polygon, crs: str) -> shapely.Polygon:
             hint="choose a smaller extent or another projection",
         )
     return shapely.make_valid(projected)
-
-
-def meters_per_degree_at(lat: float) -> float:
-    """Approximate east-west metres per degree of longitude at a latitude (for tolerances)."""
-    return 111_320.0 * math.cos(math.radians(lat))
 
 
 def resolve_extent(

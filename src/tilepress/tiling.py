@@ -6,7 +6,7 @@ import io
 import itertools
 import logging
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -264,9 +264,6 @@ def prepare_mercator(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
     if invalid.any():
         mercator[invalid] = shapely.make_valid(mercator[invalid])
     return polygonal(mercator)
-
-
-ProgressCallback = Callable[[int, int], None]
 
 
 def border_lines(
