@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE_CONFIG = REPO / "config" / "config.yaml"
 REFERENCE_ID = "ukraine-russia-north-korea"
+NATURAL_EARTH_ZIP = REPO / "data" / "ne_10m_admin_0_countries_deu.zip"
 
 
 def tilepress_command() -> list[str]:
@@ -53,3 +58,39 @@ def reference_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def reference_dist(reference_build: Path) -> Path:
     """The reference map's output folder ``dist/<id>/``."""
     return reference_build / "dist" / REFERENCE_ID
+
+
+@dataclass
+class Server:
+    """A real HTTP server on 127.0.0.1 serving ``folder``; ``requests`` logs the paths."""
+
+    url: str
+    folder: Path
+    requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[Server]:
+    folder = tmp_path / "served"
+    folder.mkdir()
+    requests: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            super().do_GET()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder))
+    )
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield Server(f"http://127.0.0.1:{httpd.server_address[1]}", folder, requests)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)

@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 import tilepress
+from tests.conftest import NATURAL_EARTH_ZIP, REFERENCE_CONFIG, REPO
 from tilepress.cli import main
 from tilepress.config import BUILTIN_SOURCE_SHA256
 
-REPO = Path(__file__).resolve().parent.parent
-REFERENCE = REPO / "config" / "config.yaml"
-DATA = REPO / "data" / "ne_10m_admin_0_countries_deu.zip"
+REFERENCE = REFERENCE_CONFIG
+DATA = NATURAL_EARTH_ZIP
 
 BAD_CONFIG = """\
 maps:

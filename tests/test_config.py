@@ -11,6 +11,7 @@ import pyogrio
 import pytest
 import shapely
 
+from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID
 from tilepress.config import (
     BUILTIN_SOURCE,
     BUILTIN_SOURCE_SHA256,
@@ -28,9 +29,7 @@ from tilepress.config import (
 )
 from tilepress.errors import ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
-REFERENCE = REPO / "config" / "config.yaml"
-REFERENCE_ID = "ukraine-russia-north-korea"
+REFERENCE = REFERENCE_CONFIG
 
 
 def write(folder: Path, text: str, name: str = "config.yaml") -> Path:

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +11,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
+from tests.conftest import NATURAL_EARTH_ZIP, Server
 from tilepress.config import (
     BUILTIN_SOURCE_SHA256,
     HighlightGroup,
@@ -38,8 +34,7 @@ from tilepress.sources import (
     verify_checksum,
 )
 
-REPO = Path(__file__).resolve().parent.parent
-DATA = REPO / "data" / "ne_10m_admin_0_countries_deu.zip"
+DATA = NATURAL_EARTH_ZIP
 WRONG_SHA = "0" * 64
 
 
@@ -236,40 +231,6 @@ def test_read_countries_checks_the_checksum_first() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Downloads from a real local HTTP server
-
-
-@dataclass
-class Server:
-    url: str
-    folder: Path
-    requests: list[str] = field(default_factory=list)
-
-
-@pytest.fixture
-def http_server(tmp_path: Path) -> Iterator[Server]:
-    folder = tmp_path / "served"
-    folder.mkdir()
-    requests: list[str] = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def do_GET(self) -> None:
-            requests.append(self.path)
-            super().do_GET()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder))
-    )
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield Server(f"http://127.0.0.1:{httpd.server_address[1]}", folder, requests)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 PAYLOAD = b"not really a shapefile, but bytes with a known hash\n" * 100

@@ -22,7 +22,14 @@ import shapely
 from pmtiles.reader import MmapSource, Reader
 from pypdf import PdfReader
 
-from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID, run_workflow, tilepress_command
+from tests.conftest import (
+    NATURAL_EARTH_ZIP,
+    REFERENCE_CONFIG,
+    REFERENCE_ID,
+    Server,
+    run_workflow,
+    tilepress_command,
+)
 from tilepress.config import load_config
 from tilepress.encoding import decode_tile
 from tilepress.projection import lonlat_to_web_mercator
@@ -296,7 +303,7 @@ def test_bad_input_stops_before_writing(tmp_path: Path, old: str, new: str, mess
 def test_checksum_mismatch_stops(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
-    source = REFERENCE_CONFIG.parent.parent / "data" / "ne_10m_admin_0_countries_deu.zip"
+    source = NATURAL_EARTH_ZIP
     damaged = source.read_bytes()[:-10] + b"0123456789"
     (data / "countries.zip").write_bytes(damaged)
     text = (
@@ -394,42 +401,26 @@ def test_a_colour_change_does_not_redo_the_geometry(reference_build: Path, tmp_p
     assert "generalize" not in jobs
 
 
-def test_a_url_source_is_downloaded_once_and_checked(tmp_path: Path) -> None:
+def test_a_url_source_is_downloaded_once_and_checked(http_server: Server, tmp_path: Path) -> None:
     """A map naming its source by URL: fetched by the workflow into data/, checked, used."""
-    import functools
-    import http.server
-    import threading
-
-    served = tmp_path / "served"
-    served.mkdir()
-    shutil.copy(
-        REFERENCE_CONFIG.parent.parent / "data" / "ne_10m_admin_0_countries_deu.zip",
-        served / "countries.zip",
-    )
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/countries.zip"
-        text = (
-            REFERENCE_CONFIG.read_text()
-            .replace(
-                "maps:\n",
-                f"sources:\n  remote:\n    url: {url}\n    sha256: "
-                "125fc4b1f425926b8bd22dce23af6f9f873543c2fe330915ccbe0aa7fa21ff82\nmaps:\n",
-                1,
-            )
-            .replace("    highlight:", "    source: remote\n    highlight:", 1)
+    shutil.copy(NATURAL_EARTH_ZIP, http_server.folder / "countries.zip")
+    text = (
+        REFERENCE_CONFIG.read_text()
+        .replace(
+            "maps:\n",
+            f"sources:\n  remote:\n    url: {http_server.url}/countries.zip\n    sha256: "
+            "125fc4b1f425926b8bd22dce23af6f9f873543c2fe330915ccbe0aa7fa21ff82\nmaps:\n",
+            1,
         )
-        text = text.replace("zoom: {min: 0, max: 6}", "zoom: {min: 0, max: 1}")
-        config = tmp_path / "remote.yaml"
-        config.write_text(text)
-        result = run_workflow(tmp_path, config)
-        assert result.returncode == 0, result.stderr[-3000:]
-        downloaded = tmp_path / "data" / "remote.zip"
-        assert hashlib.sha256(downloaded.read_bytes()).hexdigest().startswith("125fc4b1")
-        assert (tmp_path / "dist" / REFERENCE_ID / f"{REFERENCE_ID}.pmtiles").is_file()
-        assert [p.name for p in (tmp_path / "data").iterdir()] == ["remote.zip"]  # no leftovers
-    finally:
-        server.shutdown()
-        server.server_close()
+        .replace("    highlight:", "    source: remote\n    highlight:", 1)
+    )
+    text = text.replace("zoom: {min: 0, max: 6}", "zoom: {min: 0, max: 1}")
+    config = tmp_path / "remote.yaml"
+    config.write_text(text)
+    result = run_workflow(tmp_path, config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    downloaded = tmp_path / "data" / "remote.zip"
+    assert hashlib.sha256(downloaded.read_bytes()).hexdigest().startswith("125fc4b1")
+    assert (tmp_path / "dist" / REFERENCE_ID / f"{REFERENCE_ID}.pmtiles").is_file()
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["remote.zip"]  # no leftovers
+    assert http_server.requests == ["/countries.zip"]  # downloaded once
