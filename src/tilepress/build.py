@@ -33,6 +33,7 @@ from tilepress.projection import (
 from tilepress.sources import (
     CountryTable,
     Highlighting,
+    attribute_text,
     fill_colors,
     read_countries,
     resolve_highlights,
@@ -86,21 +87,18 @@ def load_map(spec: MapSpec, source_path: str | Path | None = None) -> LoadedMap:
 BUDGET_BYTES = 500 * 1024  # largest compressed tile, as tippecanoe and GDAL cap it
 
 
-def _text(value: Any) -> str | None:
-    return None if value is None or value in ("", "-99") else str(value)
-
-
 def country_properties(loaded: LoadedMap) -> list[dict[str, str]]:
     """The ``countries`` layer's properties of every row of the source."""
     spec, table = loaded.spec, loaded.table
     colors = fill_colors(spec, table, loaded.highlighting)
     iso_a2 = table.field("ISO_A2_EH") if "ISO_A2_EH" in table.attributes else table.field("ISO_A2")
+    english_names = table.field("NAME_EN")
     properties = []
     for row, (code, name) in enumerate(zip(table.codes, table.names, strict=True)):
         values = {"adm0_a3": code, "name": name, "color": colors[row]}
-        if (iso := _text(iso_a2[row])) is not None:
+        if (iso := attribute_text(iso_a2[row])) is not None:
             values["iso_a2"] = iso
-        if (english := _text(table.field("NAME_EN")[row])) is not None:
+        if (english := attribute_text(english_names[row])) is not None:
             values["name_en"] = english
         group = loaded.highlighting.group(row)
         if group is not None:
@@ -118,9 +116,12 @@ class LabelPoints:
     min_zoom: NDArray[np.float64]
 
 
-def label_points(loaded: LoadedMap) -> LabelPoints:
+def label_points(loaded: LoadedMap, countries: list[dict[str, str]]) -> LabelPoints:
     """Natural Earth's label positions (LABEL_X/LABEL_Y, else a point inside the country),
-    with the names in every language the source has and ``min_zoom`` from MIN_LABEL."""
+    with the names in every language the source has and ``min_zoom`` from MIN_LABEL.
+
+    ``countries`` are the rows' :func:`country_properties` (code, name and group are reused).
+    """
     table = loaded.table
     inside = shapely.get_coordinates(shapely.point_on_surface(table.geometries))
     lon = np.array([np.nan if v is None else float(v) for v in table.field("LABEL_X")])
@@ -134,7 +135,6 @@ def label_points(loaded: LoadedMap) -> LabelPoints:
     min_zoom = np.where(highlighted, 0.0, min_label)
     name_fields = [f"NAME_{code.upper()}" for code in LABEL_LANGUAGES]
     name_fields = [name for name in name_fields if name in table.attributes]
-    countries = country_properties(loaded)
     properties: list[dict[str, str | float]] = []
     for row in range(len(table)):
         values: dict[str, str | float] = {
@@ -144,7 +144,7 @@ def label_points(loaded: LoadedMap) -> LabelPoints:
         }
         values["min_zoom"] = float(min_zoom[row])
         for field_name in name_fields:
-            if (text := _text(table.attributes[field_name][row])) is not None:
+            if (text := attribute_text(table.attributes[field_name][row])) is not None:
                 values[field_name.lower()] = text
         properties.append(values)
     return LabelPoints(shapely.get_coordinates(points), properties, min_zoom)
@@ -217,7 +217,7 @@ def _tiles_for_rows(task: tuple[int, range]) -> tuple[dict[TileKey, bytes], Zoom
             stats.over_budget.append(f"{zoom}/{tile.x}/{tile.y}")
         tiles[(tile.zoom, tile.x, tile.y)] = data
         stats.tiles += 1
-        stats.features += len(countries) + len(borders) + len(points)
+        stats.features += sum(len(features) for features in layers.values())
         stats.traces += int(tile.traces.sum())
         stats.vertices += int(shapely.get_num_coordinates(tile.geometries).sum())
         stats.bytes += len(data)
@@ -256,15 +256,16 @@ def build_tiles(
     started = time.perf_counter()
     zooms = list(range(spec.min_zoom, spec.max_zoom + 1))
     min_zoom = loaded.table.field("MIN_ZOOM")
+    countries = country_properties(loaded)
     _WORKER_STATE.update(
         generalized=(
             load_pyramid(pyramid)
             if pyramid is not None
             else generalize_pyramid(prepare_mercator(loaded.table.geometries), zooms)
         ),
-        properties=country_properties(loaded),
+        properties=countries,
         codes=loaded.table.codes,
-        labels=label_points(loaded),
+        labels=label_points(loaded, countries),
         trace_from=np.array([0.0 if v is None else float(v) for v in min_zoom]),
     )
     tasks = _tasks(zooms, workers)

@@ -104,6 +104,11 @@ def download(url: str, destination: str | Path, sha256: str, *, source: str) -> 
     )
 
 
+def attribute_text(value: Any) -> str | None:
+    """An attribute as text, or None where it is empty or Natural Earth's "-99" (unknown)."""
+    return None if value is None or value in ("", "-99") else str(value)
+
+
 @dataclass
 class CountryTable:
     """Country polygons in WGS 84 (one polygonal geometry per row) with their attributes."""
@@ -143,7 +148,7 @@ class CountryTable:
             rows = [
                 row
                 for row, value in enumerate(values)
-                if value not in (None, "", "-99") and str(value).casefold() == wanted
+                if (text := attribute_text(value)) is not None and text.casefold() == wanted
             ]
             if rows:
                 return rows
