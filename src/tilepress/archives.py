@@ -69,15 +69,13 @@ def write_json_atomic(target: Path, value: Any) -> None:
     write_bytes_atomic(target, (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode())
 
 
-def write_tile_folder(tiles: Mapping[TileKey, bytes], target: Path) -> None:
-    """Write ``{z}/{x}/{y}.pbf`` files into a fresh folder, swapped in when complete."""
+@contextlib.contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """A fresh hidden folder beside ``target`` that replaces it only if the block succeeds."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        for (z, x, y), data in sorted(tiles.items()):
-            folder = staging / str(z) / str(x)
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{y}.pbf").write_bytes(data)
+        yield staging
         staging.chmod(0o777 & ~_umask())
         if target.exists():
             shutil.rmtree(target)
@@ -85,6 +83,23 @@ def write_tile_folder(tiles: Mapping[TileKey, bytes], target: Path) -> None:
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def write_tiles_into(folder: Path, tiles: Mapping[TileKey, bytes]) -> None:
+    """Write ``{z}/{x}/{y}.pbf`` files into ``folder`` (several writers may share it)."""
+    made: set[Path] = set()
+    for (z, x, y), data in sorted(tiles.items()):
+        column = folder / str(z) / str(x)
+        if column not in made:
+            column.mkdir(parents=True, exist_ok=True)
+            made.add(column)
+        (column / f"{y}.pbf").write_bytes(data)
+
+
+def write_tile_folder(tiles: Mapping[TileKey, bytes], target: Path) -> None:
+    """Write ``{z}/{x}/{y}.pbf`` files into a fresh folder, swapped in when complete."""
+    with staged_folder(target) as staging:
+        write_tiles_into(staging, tiles)
 
 
 MBTILES_SCHEMA = """

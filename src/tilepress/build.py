@@ -6,6 +6,7 @@ import itertools
 import logging
 import multiprocessing
 import time
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,15 +18,16 @@ from numpy.typing import NDArray
 
 from tilepress.archives import (
     TileKey,
+    staged_folder,
     write_json_atomic,
     write_mbtiles,
     write_pmtiles,
-    write_tile_folder,
+    write_tiles_into,
 )
 from tilepress.config import MapSpec, SourceSpec
 from tilepress.encoding import Feature, compress, encode_tile
+from tilepress.generalize import Rings
 from tilepress.projection import (
-    WEB_MERCATOR_HALF_WORLD,
     Extent,
     resolve_extent,
     to_web_mercator,
@@ -49,15 +51,17 @@ from tilepress.style import (
 )
 from tilepress.tiling import (
     EXTENT,
+    ZoomLevel,
     ZoomStats,
-    border_lines,
+    dropped_rows,
     generalize_pyramid,
-    iter_tile_geometries,
+    iter_tiles,
     load_pyramid,
     prepare_mercator,
     save_pyramid,
-    tile_bounds,
-    tile_unit,
+    thinned_levels,
+    to_grid,
+    zoom_level,
 )
 
 log = logging.getLogger("tilepress")
@@ -154,56 +158,56 @@ def label_points(loaded: LoadedMap, countries: list[dict[str, str]]) -> LabelPoi
 _WORKER_STATE: dict[str, Any] = {}
 
 
-def _labels_by_tile(labels: LabelPoints, zoom: int) -> dict[tuple[int, int], list[int]]:
-    size = tile_unit(zoom) * EXTENT
+def _labels_by_tile(
+    labels: LabelPoints, zoom: int, tile_rows: range
+) -> dict[tuple[int, int], list[tuple[int, float, float]]]:
+    """Label rows shown at a zoom, by tile: (row, x, y in tile coordinates)."""
     shown = np.flatnonzero(np.floor(labels.min_zoom) <= zoom)
-    tx = np.floor((labels.xy[shown, 0] + WEB_MERCATOR_HALF_WORLD) / size).astype(np.int64)
-    ty = np.floor((WEB_MERCATOR_HALF_WORLD - labels.xy[shown, 1]) / size).astype(np.int64)
-    by_tile: dict[tuple[int, int], list[int]] = {}
-    for row, x, y in zip(shown, tx, ty, strict=True):
-        by_tile.setdefault((int(x), int(y)), []).append(int(row))
+    grid = np.floor(to_grid(labels.xy[shown], zoom))
+    tile = np.floor(grid / EXTENT).astype(np.int64)
+    local = grid - tile * EXTENT
+    by_tile: dict[tuple[int, int], list[tuple[int, float, float]]] = {}
+    for row, (x, y), (u, v) in zip(shown.tolist(), tile.tolist(), local.tolist(), strict=True):
+        if y in tile_rows:
+            by_tile.setdefault((x, y), []).append((row, u, v))
     return by_tile
 
 
-def _tiles_for_rows(task: tuple[int, range]) -> tuple[dict[TileKey, bytes], ZoomStats]:
-    zoom, tile_rows = task
-    generalized: NDArray[np.object_] = _WORKER_STATE["generalized"][zoom]
+TileTask = tuple[int, range, Rings | None]  # zoom, tile rows, thinned rings to snap (or None)
+
+
+def _tiles_for_rows(task: TileTask) -> tuple[dict[TileKey, bytes], ZoomStats]:
+    """Encode the tiles of some rows of one zoom and write them into the staging folder."""
+    zoom, tile_rows, rings = task
+    level: ZoomLevel = _WORKER_STATE["levels"][zoom] if rings is None else zoom_level(zoom, rings)
     properties: list[dict[str, str]] = _WORKER_STATE["properties"]
     codes: list[str] = _WORKER_STATE["codes"]
     labels: LabelPoints = _WORKER_STATE["labels"]
-    labels_here = _labels_by_tile(labels, zoom)
+    labels_here = _labels_by_tile(labels, zoom, tile_rows)
     stats = ZoomStats(zoom)
     tiles: dict[TileKey, bytes] = {}
-    unit = tile_unit(zoom)
-    for tile in iter_tile_geometries(
-        generalized, zoom, stats, trace_from=_WORKER_STATE["trace_from"], tile_rows=tile_rows
-    ):
+    border_properties = {
+        (a, b): {
+            "kind": "land",
+            "adm0_a3_a": min(codes[a], codes[b]),
+            "adm0_a3_b": max(codes[a], codes[b]),
+        }
+        for a, b in level.border_rows.tolist()
+    }
+    for tile in iter_tiles(level, tile_rows, _WORKER_STATE["trace_from"]):
         countries = [
             (geometry, {**properties[row], "trace": True} if trace else properties[row])
-            for row, geometry, trace in zip(tile.rows, tile.geometries, tile.traces, strict=True)
+            for row, geometry, trace in zip(
+                tile.rows.tolist(), tile.geometries, tile.traces.tolist(), strict=True
+            )
         ]
-        real = ~tile.traces
         borders = [
-            (
-                lines,
-                {
-                    "kind": "land",
-                    "adm0_a3_a": min(codes[a], codes[b]),
-                    "adm0_a3_b": max(codes[a], codes[b]),
-                },
-            )
-            for a, b, lines in border_lines(tile.rows[real], tile.geometries[real])
+            (lines, border_properties[(a, b)])
+            for (a, b), lines in zip(tile.border_rows.tolist(), tile.borders, strict=True)
         ]
-        minx, _miny, _maxx, maxy = tile_bounds(zoom, tile.x, tile.y)
         points = [
-            (
-                shapely.Point(
-                    np.floor((labels.xy[row, 0] - minx) / unit),
-                    np.floor((maxy - labels.xy[row, 1]) / unit),
-                ),
-                labels.properties[row],
-            )
-            for row in labels_here.get((tile.x, tile.y), [])
+            (shapely.Point(u, v), labels.properties[row])
+            for row, u, v in labels_here.get((tile.x, tile.y), [])
         ]
         layers: dict[str, list[Feature]] = {
             COUNTRIES_LAYER: countries,
@@ -215,33 +219,65 @@ def _tiles_for_rows(task: tuple[int, range]) -> tuple[dict[TileKey, bytes], Zoom
             layers[LABELS_LAYER] = []
             data = compress(encode_tile(layers))
             stats.over_budget.append(f"{zoom}/{tile.x}/{tile.y}")
-        tiles[(tile.zoom, tile.x, tile.y)] = data
+        tiles[(zoom, tile.x, tile.y)] = data
         stats.tiles += 1
         stats.features += sum(len(features) for features in layers.values())
         stats.traces += int(tile.traces.sum())
         stats.vertices += int(shapely.get_num_coordinates(tile.geometries).sum())
         stats.bytes += len(data)
         stats.largest_tile = max(stats.largest_tile, len(data))
+    if tile_rows.start == 0:
+        names = _WORKER_STATE["names"]
+        stats.dropped = [names[row] for row in dropped_rows(level, _WORKER_STATE["trace_from"])]
+    write_tiles_into(_WORKER_STATE["staging"], tiles)
     return tiles, stats
 
 
 def build_pyramid(
-    source: SourceSpec, zooms: range, target: Path, source_path: str | Path | None = None
+    source: SourceSpec,
+    zooms: range,
+    target: Path,
+    source_path: str | Path | None = None,
+    workers: int = 1,
 ) -> None:
     """Generalize a source for a zoom range and store it (the geometry-only step)."""
     table = read_countries(source, source_path)
-    save_pyramid(generalize_pyramid(prepare_mercator(table.geometries), zooms), target)
+    mercator = prepare_mercator(table.geometries)
+    save_pyramid(generalize_pyramid(mercator, zooms, workers), target)
 
 
-def _tasks(zooms: list[int], workers: int) -> list[tuple[int, range]]:
+def _tasks(zooms: list[int], workers: int) -> list[TileTask]:
     """Work units: deep zooms split into bands of tile rows, deepest (slowest) first."""
-    tasks = []
+    tasks: list[TileTask] = []
     for zoom in sorted(zooms, reverse=True):
         rows = 1 << zoom
-        bands = min(rows, 4 * workers) if workers > 1 and zoom >= 4 else 1
+        bands = min(rows, 2 * workers) if workers > 1 and zoom >= 5 else 1
         edges = np.linspace(0, rows, bands + 1).astype(int)
-        tasks += [(zoom, range(int(a), int(b))) for a, b in itertools.pairwise(edges)]
+        tasks += [(zoom, range(int(a), int(b)), None) for a, b in itertools.pairwise(edges)]
     return tasks
+
+
+def _run_tasks(
+    loaded: LoadedMap, zooms: list[int], workers: int, pyramid: Path | None
+) -> list[tuple[dict[TileKey, bytes], ZoomStats]]:
+    """Cut and encode every zoom on ``workers`` processes.
+
+    With a stored pyramid, deep zooms are split into bands of rows. Without one, the main
+    process thins zoom after zoom (deepest first) while the workers already snap, cut and
+    encode the zooms it has handed over.
+    """
+    parallel = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
+    if pyramid is not None:
+        _WORKER_STATE["levels"] = load_pyramid(pyramid)
+        tasks: Iterable[TileTask] = _tasks(zooms, workers)
+    else:
+        mercator = prepare_mercator(loaded.table.geometries)
+        tasks = ((zoom, range(1 << zoom), rings) for zoom, rings in thinned_levels(mercator, zooms))
+    if not parallel:
+        return [_tiles_for_rows(task) for task in tasks]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(_tiles_for_rows, tasks))
 
 
 def build_tiles(
@@ -257,52 +293,50 @@ def build_tiles(
     zooms = list(range(spec.min_zoom, spec.max_zoom + 1))
     min_zoom = loaded.table.field("MIN_ZOOM")
     countries = country_properties(loaded)
-    _WORKER_STATE.update(
-        generalized=(
-            load_pyramid(pyramid)
-            if pyramid is not None
-            else generalize_pyramid(prepare_mercator(loaded.table.geometries), zooms)
-        ),
-        properties=countries,
-        codes=loaded.table.codes,
-        labels=label_points(loaded, countries),
-        trace_from=np.array([0.0 if v is None else float(v) for v in min_zoom]),
-    )
-    tasks = _tasks(zooms, workers)
-    if workers > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            results = list(pool.map(_tiles_for_rows, tasks))
-    else:
-        results = [_tiles_for_rows(task) for task in tasks]
     tiles: dict[TileKey, bytes] = {}
     by_zoom = {zoom: ZoomStats(zoom) for zoom in zooms}
-    for part_tiles, part_stats in results:
-        tiles.update(part_tiles)
-        by_zoom[part_stats.zoom].merge(part_stats)
-    stats = [by_zoom[zoom] for zoom in zooms]
-    for zoom_stats in stats:
-        zoom_stats.finish(loaded.table.names)
-        log.info(
-            "z%d: %d tiles, %d features, %.1f KB (largest %.1f KB)",
-            zoom_stats.zoom,
-            zoom_stats.tiles,
-            zoom_stats.features,
-            zoom_stats.bytes / 1024,
-            zoom_stats.largest_tile / 1024,
+    with staged_folder(out_dir / "tiles") as staging:
+        _WORKER_STATE.update(
+            properties=countries,
+            codes=loaded.table.codes,
+            names=loaded.table.names,
+            labels=label_points(loaded, countries),
+            trace_from=np.array([0.0 if v is None else float(v) for v in min_zoom]),
+            staging=staging,
         )
-    _WORKER_STATE.clear()
-    report: dict[str, Any] = {
-        "map": spec.id,
-        "tiles": len(tiles),
-        "unique_tiles": len(set(tiles.values())),
-        "bytes": sum(len(data) for data in tiles.values()),
-        "zooms": [s.as_dict() for s in stats],
-    }
-    meta = tileset_metadata(spec, loaded.extent, extra={"tilepress_stats": report["zooms"]})
-    write_tile_folder(tiles, out_dir / "tiles")
-    write_mbtiles(tiles, meta, out_dir / f"{spec.id}.mbtiles")
-    write_pmtiles(tiles, meta, out_dir / f"{spec.id}.pmtiles")
+        try:
+            for part_tiles, part_stats in _run_tasks(loaded, zooms, workers, pyramid):
+                tiles.update(part_tiles)
+                by_zoom[part_stats.zoom].merge(part_stats)
+        finally:
+            _WORKER_STATE.clear()
+        stats = [by_zoom[zoom] for zoom in zooms]
+        for zoom_stats in stats:
+            if zoom_stats.dropped:
+                log.info(
+                    "z%d: %d countries too small to show: %s",
+                    zoom_stats.zoom,
+                    len(zoom_stats.dropped),
+                    ", ".join(zoom_stats.dropped),
+                )
+            log.info(
+                "z%d: %d tiles, %d features, %.1f KB (largest %.1f KB)",
+                zoom_stats.zoom,
+                zoom_stats.tiles,
+                zoom_stats.features,
+                zoom_stats.bytes / 1024,
+                zoom_stats.largest_tile / 1024,
+            )
+        report: dict[str, Any] = {
+            "map": spec.id,
+            "tiles": len(tiles),
+            "unique_tiles": len(set(tiles.values())),
+            "bytes": sum(len(data) for data in tiles.values()),
+            "zooms": [s.as_dict() for s in stats],
+        }
+        meta = tileset_metadata(spec, loaded.extent, extra={"tilepress_stats": report["zooms"]})
+        write_mbtiles(tiles, meta, out_dir / f"{spec.id}.mbtiles")
+        write_pmtiles(tiles, meta, out_dir / f"{spec.id}.pmtiles")
     write_json_atomic(out_dir / "tiles-report.json", report)
     log.info(
         "%s: %d tiles (%d unique), %.2f MB in %.1f s",

