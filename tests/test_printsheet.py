@@ -20,10 +20,11 @@ import pytest
 import shapely
 from PIL import Image
 
-from tilepress.config import HighlightGroup, MapSpec, PageSpec, load_config
+from tilepress.config import HighlightGroup, MapSpec, PageSpec, PrintOptions, load_config
 from tilepress.errors import PrintError, ProjectionError, TilepressError
 from tilepress.printsheet import (
     PrintReport,
+    Rings,
     build_print_sheet,
     colour_blind_difference,
     render_preview,
@@ -479,12 +480,16 @@ def test_cyrillic_text_is_embedded_and_extractable(spec: MapSpec, build: Any) ->
     assert title in text and "Україна, Росія, КНДР" in text
 
 
-def test_missing_glyphs_are_reported(spec: MapSpec, table: CountryTable, tmp_path: Path) -> None:
-    variant = dataclasses.replace(spec, title="朝鮮 troops in Russia's war")
-    report = build_print_sheet(
-        variant, table, resolve_highlights(variant, table), tmp_path / "g.pdf"
-    )
-    assert any("'朝 鮮'" in w and spec.id in w for w in report.warnings)
+def test_hangul_without_a_cjk_font_names_map_key_and_fix(
+    spec: MapSpec, table: CountryTable, tmp_path: Path
+) -> None:
+    variant = dataclasses.replace(spec, title="북한군 troops in Russia's war")
+    with pytest.raises(PrintError) as caught:
+        build_print_sheet(variant, table, resolve_highlights(variant, table), tmp_path / "g.pdf")
+    message = str(caught.value)
+    assert f"map {spec.id!r}: title" in message and "print.cjk_font" in message
+    assert "'군 북 한'" in message and "Hangul" in message
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,9 +542,325 @@ def test_thinning_keeps_shared_borders_identical() -> None:
     coverage = np.array([left, right], dtype=object)
     assert shapely.coverage_is_valid(coverage)
 
-    from tilepress.printsheet import _Rings
-
-    thinned = thin_shared(_Rings.from_geometries(coverage), area=1e-4).to_geometries()
+    thinned = thin_shared(Rings.from_geometries(coverage), area=1e-4).to_geometries()
     assert shapely.get_num_coordinates(thinned).sum() < shapely.get_num_coordinates(coverage).sum()
     assert shapely.coverage_is_valid(thinned)
     assert shapely.area(shapely.union_all(thinned)) == pytest.approx(1.0, rel=1e-3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Print variant, graticule, scale, insets, SVG, fonts, layout
+
+
+NANUM = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
+MM = 72 / 25.4
+
+
+def pdf_boxes(pdf: Path) -> dict[str, tuple[float, ...]]:
+    """``pdfinfo -box`` as {name: (x0, y0, x1, y1)}."""
+    output = subprocess.run(
+        ["pdfinfo", "-box", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    return {
+        m.group(1): tuple(float(v) for v in m.group(2).split())
+        for m in re.finditer(r"^(\w+Box):\s+([\d.\s]+)$", output, re.MULTILINE)
+    }
+
+
+def all_fonts_embedded(pdf: Path) -> list[str]:
+    """Font names from pdffonts, asserting each is embedded and subsetted."""
+    rows = subprocess.run(
+        ["pdffonts", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    names = []
+    for row in rows:
+        flags = re.search(r"\s(yes|no)\s+(yes|no)\s+(yes|no)\s", row)
+        assert flags is not None and flags.group(1) == "yes" and flags.group(2) == "yes", row
+        names.append(row.split()[0])
+    return names
+
+
+def test_cmyk_print_variant_has_trim_bleed_and_crop_marks(spec: MapSpec, build: Any) -> None:
+    built = build(spec, mode="cmyk")
+    report = built.report
+    boxes = pdf_boxes(built.pdf)
+    width, height = 842, 595
+    trim, bleed, media = boxes["TrimBox"], boxes["BleedBox"], boxes["MediaBox"]
+    assert trim[2] - trim[0] == pytest.approx(width, abs=0.5)
+    assert trim[3] - trim[1] == pytest.approx(height, abs=0.5)
+    assert trim[0] - bleed[0] == pytest.approx(3 * MM, abs=0.05)  # bleed_mm: 3 (default)
+    assert media[2] > bleed[2] + 5 * MM and media[3] > bleed[3] + 5 * MM  # room for marks
+    assert report.trim_box == pytest.approx(trim, abs=0.01)
+    assert all_fonts_embedded(built.pdf)
+    subprocess.run(["qpdf", "--check", str(built.pdf)], capture_output=True, check=True)
+    with pdfplumber.open(built.pdf) as pdf:
+        page = pdf.pages[0]
+        page_h = float(page.height)
+        marks = [
+            line
+            for line in page.lines + page.curves
+            if line["x1"] <= bleed[0] + 0.01
+            or line["x0"] >= bleed[2] - 0.01
+            or page_h - line["top"] <= bleed[1] + 0.01
+            or page_h - line["bottom"] >= bleed[3] - 0.01
+        ]
+        assert len(marks) >= 8  # two per corner, outside the bleed
+        for mark in marks:
+            assert mark["stroking_color"] == (1, 1, 1, 1)  # registration: every plate
+            assert mark["linewidth"] >= 0.25
+        # everything else lies inside the trim box
+        others = [o for o in page.curves + page.rects + page.chars if o not in marks]
+        for item in others:
+            assert item["x0"] >= trim[0] - 0.5 and item["x1"] <= trim[2] + 0.5
+        text = plain(page.dedupe_chars().extract_text())
+    assert spec.title in text and "https://creativecommons.org/licenses/by-sa/4.0/" in text
+    # the same map: the frame sits at the same place relative to the trim box
+    rgb = build(spec).report
+    assert report.frame[0] - trim[0] == pytest.approx(rgb.frame[0], abs=0.01)
+    assert report.frame[1] - trim[1] == pytest.approx(rgb.frame[1], abs=0.01)
+
+
+def test_crop_marks_and_bleed_follow_the_config(spec: MapSpec, build: Any) -> None:
+    variant = dataclasses.replace(spec, print_options=PrintOptions(crop_marks=False, bleed_mm=0))
+    built = build(variant, mode="cmyk")
+    boxes = pdf_boxes(built.pdf)
+    assert boxes["MediaBox"] == pytest.approx((0, 0, 842, 595), abs=0.5)
+    assert "TrimBox" not in boxes or boxes["TrimBox"] == boxes["MediaBox"]
+    assert built.report.trim_box == pytest.approx((0, 0, 842, 595), abs=0.5)
+    rgb = build(spec)  # the screen PDF never has marks or bleed
+    assert pdf_boxes(rgb.pdf)["MediaBox"] == pytest.approx((0, 0, 842, 595), abs=0.5)
+
+
+def test_graticule_is_drawn_under_the_land_inside_the_globe(
+    spec: MapSpec, build: Any, tmp_path: Path
+) -> None:
+    variant = dataclasses.replace(spec, print_options=PrintOptions(graticule=True))
+    built = build(variant)
+    x0, y0, x1, y1 = built.report.frame
+    ocean = hex_to_rgb(spec.ocean_color)
+    line = tuple(round(v * 0.86) / 255 for v in ocean)
+    with pdfplumber.open(built.pdf) as pdf:
+        page = pdf.pages[0]
+        grid = [
+            c
+            for c in page.curves
+            if c["stroke"] and np.allclose(c["stroking_color"], line, atol=2e-3)
+        ]
+        pieces = [piece for curve in grid for piece in subpaths(curve)]
+        assert len(pieces) == 11 + 5  # meridians and parallels every 30 degrees
+        for piece in pieces:
+            for x, y in piece:
+                assert x0 <= x <= x1 and y0 <= float(page.height) - y <= y1
+    # where a parallel crosses open ocean the line shows; the equator in the Pacific
+    subprocess.run(
+        ["pdftoppm", "-r", "144", "-png", "-singlefile", str(built.pdf), str(tmp_path / "g")],
+        check=True,
+    )
+    image = Image.open(tmp_path / "g.png").convert("RGB")
+    height = image.size[1]
+    px, py = built.report.page_point(-140.0, 0.0)
+    column = [image.getpixel((int(px * 2), int((height / 2 - py) * 2) + d)) for d in range(-3, 4)]
+    assert any(not close(p, spec.ocean_color, 6) for p in column)
+    assert close(column[0], spec.ocean_color) and close(column[-1], spec.ocean_color)
+    assert built.report.file_size < build(spec).report.file_size * 1.1
+
+
+def test_regional_map_has_a_true_scale_bar(spec: MapSpec, build: Any) -> None:
+    from pyproj import Geod
+
+    variant = dataclasses.replace(spec, highlight=spec.highlight[:1], extent="auto")
+    report = build(variant).report
+    assert report.scale is not None
+    kyiv, east = (30.52, 50.45), (36.0, 50.45)
+    distance_m = Geod(ellps="WGS84").inv(*kyiv, *east)[2]
+    (ax, ay), (bx, by) = report.page_point(*kyiv), report.page_point(*east)
+    paper_m = math.hypot(bx - ax, by - ay) * 0.0254 / 72
+    assert distance_m / paper_m == pytest.approx(report.scale, rel=0.03)
+    with pdfplumber.open(build(variant).pdf) as pdf:
+        text = plain(pdf.pages[0].dedupe_chars().extract_text())
+    digits = r"\s?".join(f"{report.scale:,}".split(","))  # thin spaces group the digits
+    assert re.search(rf"Scale 1:{digits} at the centre", text), text
+    assert re.search(r"\b0 .*\d+ km", text)
+    world = build(spec).report  # no single scale holds on a world map
+    assert world.scale is None
+
+
+def test_locator_inset_for_a_tiny_highlighted_country(
+    spec: MapSpec, build: Any, tmp_path: Path
+) -> None:
+    groups = (HighlightGroup("Tuvalu", "#7b2cbf", ("Tuvalu",)),)
+    built = build(dataclasses.replace(spec, highlight=groups))
+    assert built.report.insets == ["Tuvalu"]
+    with pdfplumber.open(built.pdf) as pdf:
+        text = plain(pdf.pages[0].dedupe_chars().extract_text())
+    assert "Tuvalu (enlarged)" in text
+    off = build(
+        dataclasses.replace(spec, highlight=groups, print_options=PrintOptions(locator=False))
+    )
+    assert off.report.insets == []
+    assert built.report.file_size > off.report.file_size  # the inset holds a second map
+
+
+def test_svg_is_the_same_map(spec: MapSpec, table: CountryTable, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    svg = tmp_path / "map.svg"
+    report = build_print_sheet(
+        spec, table, resolve_highlights(spec, table), tmp_path / "m.pdf", svg=svg
+    )
+    assert report.svg == svg
+    root = ET.parse(svg).getroot()  # noqa: S314 - our own file
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    width, height = (float(v) for v in root.attrib["viewBox"].split()[2:])
+    x0, y0, x1, y1 = report.frame
+    assert width == pytest.approx(x1 - x0, abs=0.2) and height == pytest.approx(y1 - y0, abs=0.2)
+    countries = root.findall("s:g[@id='countries']/s:path", ns)
+    by_code = {p.attrib["id"]: p for p in countries}
+    for group in spec.highlight:
+        code = {"Ukraine": "UKR", "Russia": "RUS", "North Korea": "PRK"}[group.label]
+        assert by_code[code].attrib["fill"] == group.color
+    assert by_code["FRA"].attrib["fill"] == spec.base_color
+    vertices = 0
+    for path in countries:
+        numbers = np.array(re.findall(r"[\d.]+", path.attrib["d"]), dtype=float).reshape(-1, 2)
+        assert (numbers >= 0).all() and (numbers[:, 0] <= width).all()
+        assert (numbers[:, 1] <= height).all()
+        vertices += len(numbers)
+    assert vertices == report.vertices  # the PDF's geometry, vertex for vertex
+    assert root.find("s:path[@id='borders']", ns) is not None
+    assert svg.stat().st_size < 1_500_000
+
+
+@pytest.mark.skipif(not NANUM.is_file(), reason="apt-get install fonts-nanum")
+def test_hangul_with_a_cjk_font_is_embedded(spec: MapSpec, build: Any) -> None:
+    title = "북한군, 우크라이나 전쟁에 참전"
+    groups = (HighlightGroup("북한", "#f28e1c", ("PRK",)), *spec.highlight[:2])
+    variant = dataclasses.replace(
+        spec, title=title, highlight=groups, print_options=PrintOptions(cjk_font=str(NANUM))
+    )
+    built = build(variant)
+    fonts = all_fonts_embedded(built.pdf)
+    assert any("NanumGothic" in name for name in fonts)
+    with pdfplumber.open(built.pdf) as pdf:
+        text = plain(pdf.pages[0].dedupe_chars().extract_text())
+    assert title in text and "북한" in text and "Ukraine" in text
+
+
+def test_unusable_cjk_font_names_the_key(
+    spec: MapSpec, table: CountryTable, tmp_path: Path
+) -> None:
+    fake = tmp_path / "fake.ttf"
+    fake.write_bytes(b"OTTO not a TrueType font")
+    variant = dataclasses.replace(spec, print_options=PrintOptions(cjk_font=str(fake)))
+    with pytest.raises(PrintError) as caught:
+        build_print_sheet(variant, table, resolve_highlights(variant, table), tmp_path / "f.pdf")
+    assert f"map {spec.id!r}: print.cjk_font" in str(caught.value)
+
+
+def test_unprojectable_extent_names_map_and_key(
+    spec: MapSpec, table: CountryTable, tmp_path: Path
+) -> None:
+    for projection in ("+proj=ortho +lat_0=0 +lon_0=0", "EPSG:3035"):
+        variant = dataclasses.replace(spec, projection=projection, extent="world")
+        with pytest.raises(ProjectionError) as caught:
+            build_print_sheet(
+                variant, table, resolve_highlights(variant, table), tmp_path / "x.pdf"
+            )
+        assert f"map {spec.id!r}: extent" in str(caught.value), projection
+    assert list(tmp_path.iterdir()) == []
+
+
+def words_inside(pdf: Path, margin: float) -> tuple[list[dict[str, Any]], float, float]:
+    with pdfplumber.open(pdf) as document:
+        page = document.pages[0]
+        return page.dedupe_chars().extract_words(), float(page.width), float(page.height)
+
+
+@pytest.mark.parametrize(
+    ("size", "orientation"), [("A3", "portrait"), ("Letter", "portrait"), ("A4", "landscape")]
+)
+def test_long_title_and_caption_wrap_inside_the_page(
+    spec: MapSpec, build: Any, size: str, orientation: str
+) -> None:
+    title = (
+        "North Korean troops, shells and missiles in Russia's full-scale war against Ukraine "
+        "since 2022: a map of the three countries involved"
+    )
+    variant = dataclasses.replace(
+        spec, title=title, caption=" ".join([spec.caption] * 3), page=PageSpec(size, orientation)
+    )
+    built = build(variant)
+    words, width, height = words_inside(built.pdf, 0)
+    margin = 0.9 * 30 * min(width, height) / 595
+    x0, y0, x1, y1 = built.report.frame
+    for word in words:
+        assert margin <= word["x0"] and word["x1"] <= width - margin, word["text"]
+        assert margin <= word["top"] and word["bottom"] <= height - margin, word["text"]
+        inside = x0 < word["x0"] < x1 and y0 < height - word["bottom"] < y1
+        above = height - word["bottom"] > y1
+        below = height - word["top"] < y0
+        assert inside or above or below, word["text"]  # never straddling the frame edge
+    with pdfplumber.open(built.pdf) as pdf:
+        text = plain(pdf.pages[0].dedupe_chars().extract_text())
+    assert title in text and variant.caption in text
+
+
+def test_portrait_world_map_keeps_the_legend_below_the_frame(spec: MapSpec, build: Any) -> None:
+    built = build(dataclasses.replace(spec, page=PageSpec("A3", "portrait")))
+    x0, y0, _x1, _y1 = built.report.frame
+    with pdfplumber.open(built.pdf) as pdf:
+        page = pdf.pages[0]
+        swatches = [
+            r
+            for r in page.rects
+            if r["fill"] and not r["stroke"] and r["width"] < 40 and r["height"] < 20
+        ]
+    colours = {tuple(round(c * 255) for c in r["non_stroking_color"]) for r in swatches}
+    assert colours == {hex_to_rgb(g.color) for g in spec.highlight}
+    for swatch in swatches:
+        assert swatch["y1"] < y0  # PDF coordinates: under the frame
+        assert swatch["x0"] == pytest.approx(x0, abs=0.5)
+
+
+def test_print_options_come_from_the_config(tmp_path: Path) -> None:
+    from tilepress.config import map_from_dict
+    from tilepress.errors import ConfigError
+
+    text = CONFIG.read_text().replace(
+        "    page: {size: A4, orientation: landscape}",
+        "    page: {size: A4, orientation: landscape}\n"
+        "    print: {graticule: 15, bleed_mm: 5, crop_marks: false}",
+    )
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    options = load_config(path).maps[0].print_options
+    assert options == PrintOptions(graticule=True, graticule_step=15.0, bleed_mm=5.0,
+                                   crop_marks=False)  # fmt: skip
+    assert map_from_dict(load_config(path).maps[0].to_dict()).print_options == options
+    path.write_text(text.replace("crop_marks: false", "cjk_font: /nonexistent/font.ttf"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "print.cjk_font" in str(caught.value) and "no such font file" in str(caught.value)
+    path.write_text(text.replace("crop_marks: false", "cropmarks: false"))
+    with pytest.raises(ConfigError, match="unknown key 'cropmarks'"):
+        load_config(path)
+
+
+def test_step_print_writes_pdf_and_svg(spec: MapSpec, tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from tilepress.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "step", "print", "--spec", json.dumps(spec.to_dict()), "--out",
+            str(tmp_path / "a.pdf"), "--svg", str(tmp_path / "a.svg"), "--mode", "cmyk",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF")
+    assert b"<svg" in (tmp_path / "a.svg").read_bytes()[:200]
+    assert "TrimBox" in pdf_boxes(tmp_path / "a.pdf")

@@ -336,3 +336,17 @@ def test_wrap_to_meridian_zero_changes_nothing(natural_earth: CountryTable) -> N
     (same,) = wrap_to_meridian(russia, 0.0)
     assert same.bounds == russia[0].bounds
     assert len(shapely.get_parts(same)) == len(shapely.get_parts(russia[0]))
+
+
+def test_projection_name_for_the_credit_line() -> None:
+    from tilepress.projection import projection_name
+
+    world = choose_print_projection("auto", WORLD)
+    assert projection_name(world) == "Equal Earth projection"
+    pacific = choose_print_projection("+proj=eqearth +lon_0=150", WORLD)
+    assert projection_name(pacific) == "Equal Earth projection centred on 150°E"
+    europe = choose_print_projection("auto", (-12.0, 34.0, 60.0, 62.0))
+    assert (
+        projection_name(europe) == "Lambert azimuthal equal-area projection centred on 48°N, 24°E"
+    )
+    assert projection_name(choose_print_projection("EPSG:3035", WORLD)).endswith("(EPSG:3035)")

@@ -73,6 +73,8 @@ def test_all_outputs_exist(reference_dist: Path) -> None:
         f"{REFERENCE_ID}.mbtiles",
         f"{REFERENCE_ID}.pmtiles",
         f"{REFERENCE_ID}.pdf",
+        f"{REFERENCE_ID}-print.pdf",
+        f"{REFERENCE_ID}.svg",
         f"{REFERENCE_ID}.png",
     ]
     for name in expected:

@@ -276,16 +276,47 @@ def step_style(spec_json: str, source_path: Path | None, out_dir: Path) -> None:
 @spec_option
 @source_option
 @click.option("--out", "out_pdf", required=True, type=click.Path(path_type=Path))
-@click.option("--mode", type=click.Choice(["rgb", "cmyk"]), default="rgb", show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["rgb", "cmyk"]),
+    default="rgb",
+    show_default=True,
+    help="rgb: the screen PDF; cmyk: the print variant (CMYK only, crop marks and bleed).",
+)
+@click.option(
+    "--svg",
+    "out_svg",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the map alone as SVG, from the same geometry.",
+)
 @_report_errors
-def step_print(spec_json: str, source_path: Path | None, out_pdf: Path, mode: str) -> None:
-    """The print sheet PDF."""
-    from tilepress.build import load_map
+def step_print(
+    spec_json: str, source_path: Path | None, out_pdf: Path, mode: str, out_svg: Path | None
+) -> None:
+    """The print sheet PDF (and, with --svg, an SVG of the map)."""
     from tilepress.printsheet import build_print_sheet
+    from tilepress.sources import read_countries, resolve_highlights
 
-    loaded = load_map(_spec(spec_json), source_path)
+    spec = _spec(spec_json)  # the tiling modules are not imported: a faster start
+    table = read_countries(spec.source, source_path)
     # The print sheet logs its own warnings (colour-blind safety, dropped labels).
-    build_print_sheet(loaded.spec, loaded.table, loaded.highlighting, out_pdf, mode=mode)  # type: ignore[arg-type]
+    report = build_print_sheet(
+        spec,
+        table,
+        resolve_highlights(spec, table),
+        out_pdf,
+        mode="cmyk" if mode == "cmyk" else "rgb",
+        svg=out_svg,
+    )
+    log.info(
+        "%s: %s, %.0f kB, %d vertices, %.2f s",
+        report.map_id,
+        report.pdf,
+        report.file_size / 1000,
+        report.vertices,
+        report.seconds,
+    )
 
 
 @step.command("preview")

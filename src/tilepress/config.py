@@ -103,6 +103,19 @@ class PageSpec:
 
 
 @dataclass(frozen=True)
+class PrintOptions:
+    """Print-sheet settings of a map (the `print:` key)."""
+
+    graticule: bool = False
+    graticule_step: float | None = None  # degrees; None chooses a step from the extent
+    scale_bar: bool = True
+    locator: bool = True
+    crop_marks: bool = True
+    bleed_mm: float = 3.0
+    cjk_font: str | None = None
+
+
+@dataclass(frozen=True)
 class MapSpec:
     """One map of the configuration, with defaults filled in and values normalised."""
 
@@ -128,6 +141,7 @@ class MapSpec:
     public_url: str = "http://127.0.0.1:8000"
     glyphs: str | None = None
     label_font: str = "Noto Sans Regular"
+    print_options: PrintOptions = field(default_factory=PrintOptions)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (the inverse of :func:`map_from_dict`)."""
@@ -141,6 +155,7 @@ def map_from_dict(data: Mapping[str, Any]) -> MapSpec:
     values = dict(data)
     values["source"] = SourceSpec(**values["source"])
     values["page"] = PageSpec(**values["page"])
+    values["print_options"] = PrintOptions(**values.get("print_options", {}))
     values["highlight"] = tuple(
         HighlightGroup(g["label"], g["color"], tuple(g["countries"])) for g in values["highlight"]
     )
@@ -473,6 +488,12 @@ def _semantic_problems(
                 f"{where((*key, 'zoom'))}: {label}: zoom range must satisfy "
                 f"0 <= min <= max <= {MAX_ZOOM_LIMIT}, got min={zoom['min']}, max={zoom['max']}"
             )
+        font = raw["print"].get("cjk_font")
+        if font is not None and not Path(font).is_file():
+            problems.append(
+                f"{where((*key, 'print', 'cjk_font'))}: {label}: no such font file {font!r} "
+                f"(a TrueType .ttf/.ttc with Hangul, e.g. NanumGothic.ttf from fonts-nanum)"
+            )
         if raw["license"] not in LICENSES and "license_url" not in raw:
             problems.append(
                 f"{where((*key, 'license'))}: {label}: licence {raw['license']!r} is not one of "
@@ -508,6 +529,21 @@ def _builtin_source() -> SourceSpec:
         path=str(builtin_source_path()),
         sha256=BUILTIN_SOURCE_SHA256,
         encoding="UTF-8",
+    )
+
+
+def _print_options(raw: Mapping[str, Any]) -> PrintOptions:
+    """The `print:` mapping (defaults filled in by the schema) as :class:`PrintOptions`."""
+    graticule = raw["graticule"]
+    step = None if isinstance(graticule, bool) else float(graticule)
+    return PrintOptions(
+        graticule=bool(graticule),
+        graticule_step=step if step else None,
+        scale_bar=raw["scale_bar"],
+        locator=raw["locator"],
+        crop_marks=raw["crop_marks"],
+        bleed_mm=float(raw["bleed_mm"]),
+        cjk_font=raw.get("cjk_font"),
     )
 
 
@@ -551,6 +587,7 @@ def _build_project(data: dict[str, Any]) -> ProjectConfig:
                 public_url=public_url,
                 glyphs=data.get("glyphs"),
                 label_font=data["label_font"],
+                print_options=_print_options(raw["print"]),
             )
         )
     return ProjectConfig(

@@ -306,3 +306,31 @@ def wrap_and_clip(
         ]
         result[row] = shapely.make_valid(shapely.union_all(pieces))
     return result
+
+
+def projection_name(proj: PrintProjection) -> str:
+    """A reader's name of the projection, for the credit line."""
+    crs = CRS.from_user_input(proj.crs)
+    code = crs.to_epsg(min_confidence=90) if proj.crs.upper().startswith("EPSG:") else None
+    if code is not None:
+        return f"{crs.name} (EPSG:{code})"
+    operation = crs.coordinate_operation
+    method = operation.method_name if operation is not None else crs.name
+    method = {"Lambert Azimuthal Equal Area": "Lambert azimuthal equal-area"}.get(method, method)
+    latitudes = [
+        p.value
+        for p in (operation.params if operation is not None else [])
+        if p.name.lower().startswith("latitude of natural origin")
+    ]
+    if latitudes and method.lower().startswith(("lambert azimuthal", "azimuthal", "orthographic")):
+        return (
+            f"{method} projection centred on {_degrees_text(float(latitudes[0]), 'N', 'S')}, "
+            f"{_degrees_text(proj.lon_0, 'E', 'W')}"
+        )
+    if proj.lon_0:
+        return f"{method} projection centred on {_degrees_text(proj.lon_0, 'E', 'W')}"
+    return f"{method} projection"
+
+
+def _degrees_text(value: float, positive: str, negative: str) -> str:
+    return f"{abs(value):.4g}°{positive if value >= 0 else negative}"

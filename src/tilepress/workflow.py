@@ -13,5 +13,7 @@ def map_outputs(output_dir: str, map_id: str) -> list[str]:
         f"{base}/tiles.json",
         f"{base}/style.json",
         f"{base}/{map_id}.pdf",
+        f"{base}/{map_id}.svg",
+        f"{base}/{map_id}-print.pdf",
         f"{base}/{map_id}.png",
     ]

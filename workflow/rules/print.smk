@@ -1,4 +1,5 @@
-# The print handout (PDF) of each map and its PNG preview.
+# The print handout of each map: the screen PDF with the SVG of its map (one run, the same
+# geometry), the CMYK print variant (crop marks, bleed) and a PNG preview of the screen PDF.
 
 
 rule print_sheet:
@@ -6,18 +7,41 @@ rule print_sheet:
         source=source_file,
     output:
         pdf=f"{OUT}/{{map}}/{{map}}.pdf",
+        svg=f"{OUT}/{{map}}/{{map}}.svg",
     log:
         "logs/{map}/print.log",
     benchmark:
         "benchmarks/{map}/print.tsv"
     conda:
         "../envs/tilepress.yaml"
+    threads: 1
     resources:
         mem_mb=1500,
     params:
         spec=spec_json,
     shell:
         "tilepress step print --spec {params.spec:q} --source {input.source:q} "
+        "--out {output.pdf:q} --svg {output.svg:q} 2> {log:q}"
+
+
+rule print_cmyk:
+    input:
+        source=source_file,
+    output:
+        pdf=f"{OUT}/{{map}}/{{map}}-print.pdf",
+    log:
+        "logs/{map}/print-cmyk.log",
+    benchmark:
+        "benchmarks/{map}/print-cmyk.tsv"
+    conda:
+        "../envs/tilepress.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+    params:
+        spec=spec_json,
+    shell:
+        "tilepress step print --mode cmyk --spec {params.spec:q} --source {input.source:q} "
         "--out {output.pdf:q} 2> {log:q}"
 
 
@@ -30,5 +54,6 @@ rule preview:
         "logs/{map}/preview.log",
     conda:
         "../envs/tilepress.yaml"
+    threads: 1
     shell:
         "tilepress step preview {input.pdf:q} {output.png:q} 2> {log:q}"
