@@ -137,13 +137,20 @@ def snap_to_grid(rings: Rings, zoom: int) -> tuple[Geometries, FloatArray, IntAr
     removed = np.zeros(len(point), dtype=bool)
     point_id, fixed = fixed_points(rings)
     movable = ~fixed[point_id]  # junctions stay: dropping one would open a gap between three
-    for attempt in range(UNFOLD_ROUNDS + 1):
-        distinct = _distinct_points(point, rings.sizes, ring_of_vertex, ~removed)
-        pieces = parts.keep_vertices(distinct).to_geometries()  # one geometry per polygon
-        invalid = ~shapely.is_valid(pieces)
-        if not invalid.any() or attempt == UNFOLD_ROUNDS:
+    distinct = _distinct_points(point, rings.sizes, ring_of_vertex, ~removed)
+    pieces = parts.keep_vertices(distinct).to_geometries()  # one geometry per polygon
+    invalid = ~shapely.is_valid(pieces)
+    for _round in range(UNFOLD_ROUNDS):
+        if not invalid.any():
             break
-        removed |= distinct & movable & _near(point, _invalid_spots(pieces[invalid]))
+        drop = distinct & movable & _near(point, _invalid_spots(pieces[invalid]))
+        if not drop.any():
+            break
+        removed |= drop
+        distinct = _distinct_points(point, rings.sizes, ring_of_vertex, ~removed)
+        affected = np.union1d(rings.ring_polygon[ring_of_vertex[drop]], np.flatnonzero(invalid))
+        pieces[affected] = _polygons(parts, affected, distinct)
+        invalid[affected] = ~shapely.is_valid(pieces[affected])
     if invalid.any():  # what unfolding did not fix: repair these polygons one by one
         pieces[invalid] = repair_on_grid(pieces[invalid])
     exterior = np.flatnonzero(np.r_[True, rings.ring_polygon[1:] != rings.ring_polygon[:-1]])
@@ -169,6 +176,20 @@ def snap_to_grid(rings: Rings, zoom: int) -> tuple[Geometries, FloatArray, IntAr
     for row in np.flatnonzero(~shapely.is_valid(countries)):
         countries[row] = _merge_overlapping_parts(countries[row])
     return countries, collapsed_xy, collapsed_rows.astype(np.int64)
+
+
+def _polygons(parts: Rings, polygons: IntArray, keep: NDArray[np.bool_]) -> Geometries:
+    """Some polygons (sorted ids) of ``parts``, rebuilt from their ``keep`` vertices."""
+    chosen = np.isin(parts.ring_polygon, polygons)
+    vertices = chosen[parts.ring_of_vertex]
+    subset = Rings(
+        parts.xy[vertices],
+        parts.sizes[chosen],
+        np.searchsorted(polygons, parts.ring_polygon[chosen]),
+        np.arange(len(polygons)),
+        len(polygons),
+    )
+    return subset.keep_vertices(keep[vertices]).to_geometries()
 
 
 def _distinct_points(
