@@ -26,6 +26,7 @@ from tilepress.archives import (
 )
 from tilepress.config import MapSpec, SourceSpec
 from tilepress.encoding import Feature, compress, encode_tile
+from tilepress.errors import TilingError
 from tilepress.generalize import Rings
 from tilepress.projection import (
     Extent,
@@ -179,7 +180,12 @@ TileTask = tuple[int, range, Rings | None]  # zoom, tile rows, thinned rings to 
 def _tiles_for_rows(task: TileTask) -> tuple[dict[TileKey, bytes], ZoomStats]:
     """Encode the tiles of some rows of one zoom and write them into the staging folder."""
     zoom, tile_rows, rings = task
-    level: ZoomLevel = _WORKER_STATE["levels"][zoom] if rings is None else zoom_level(zoom, rings)
+    levels: dict[int, ZoomLevel] = _WORKER_STATE.setdefault("levels", {})
+    if zoom not in levels:  # thinned rings handed over: snap them here, once per process
+        if rings is None:
+            raise TilingError(f"zoom {zoom} is neither in the stored pyramid nor handed over")
+        levels[zoom] = zoom_level(zoom, rings)
+    level = levels[zoom]
     properties: list[dict[str, str]] = _WORKER_STATE["properties"]
     codes: list[str] = _WORKER_STATE["codes"]
     labels: LabelPoints = _WORKER_STATE["labels"]
@@ -250,11 +256,16 @@ def _tasks(zooms: list[int], workers: int) -> list[TileTask]:
     """Work units: deep zooms split into bands of tile rows, deepest (slowest) first."""
     tasks: list[TileTask] = []
     for zoom in sorted(zooms, reverse=True):
-        rows = 1 << zoom
-        bands = min(rows, 2 * workers) if workers > 1 and zoom >= 5 else 1
-        edges = np.linspace(0, rows, bands + 1).astype(int)
-        tasks += [(zoom, range(int(a), int(b)), None) for a, b in itertools.pairwise(edges)]
+        bands = 2 * workers if workers > 1 and zoom >= 5 else 1
+        tasks += [(zoom, band, None) for band in _bands(zoom, bands)]
     return tasks
+
+
+def _bands(zoom: int, count: int) -> list[range]:
+    """The tile rows of a zoom in ``count`` bands (fewer if the zoom has fewer rows)."""
+    rows = 1 << zoom
+    edges = np.linspace(0, rows, min(rows, count) + 1).astype(int)
+    return [range(int(a), int(b)) for a, b in itertools.pairwise(edges)]
 
 
 def _run_tasks(
@@ -272,7 +283,14 @@ def _run_tasks(
         tasks: Iterable[TileTask] = _tasks(zooms, workers)
     else:
         mercator = prepare_mercator(loaded.table.geometries)
-        tasks = ((zoom, range(1 << zoom), rings) for zoom, rings in thinned_levels(mercator, zooms))
+        # The two deepest zooms hold most of the work: each goes out in bands, and every
+        # worker that gets one of its bands snaps that zoom itself.
+        deep = sorted(zooms)[-2:] if parallel else []
+        tasks = (
+            (zoom, band, rings)
+            for zoom, rings in thinned_levels(mercator, zooms)
+            for band in _bands(zoom, workers if zoom in deep else 1)
+        )
     if not parallel:
         return [_tiles_for_rows(task) for task in tasks]
     context = multiprocessing.get_context("fork")

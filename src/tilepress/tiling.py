@@ -38,8 +38,8 @@ BUFFER = 64
 TRACE_UNITS = 16  # a country too small for the grid shows as a square this size (one pixel)
 WORLD = 2.0 * WEB_MERCATOR_HALF_WORLD
 # Generalization: vertices whose triangle is under (SIMPLIFY_UNITS tile units)^2 go, per zoom;
-# 2 units is 1/8 of a pixel on a 256-pixel tile, so the change never shows.
-SIMPLIFY_UNITS = 2.0
+# 9 square units is 1/28 of a square pixel on a 256-pixel tile, so the change never shows.
+SIMPLIFY_UNITS = 3.0
 UNFOLD_ROUNDS = 4  # rounds of dropping vertices where rounding folded a ring over itself
 
 FloatArray = NDArray[np.float64]
