@@ -10,14 +10,11 @@ import http.client
 import importlib.util
 import io
 import json
-import os
 import re
 import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import warnings
@@ -38,6 +35,7 @@ with warnings.catch_warnings():  # Starlette 1.x deprecates httpx in favour of h
     warnings.filterwarnings("ignore", message=".*httpx.*")
     from starlette.testclient import TestClient
 
+from tests.servers import require_tool, running_nginx, running_tilepress, tilepress_command
 from tilepress.errors import ServeError
 from tilepress.server import (
     MAX_HEADER_BYTES,
@@ -677,9 +675,9 @@ def test_viewer_escapes_hostile_text(client: TestClient) -> None:
     assert "javascript:" not in page
     assert "<script>alert(2)" not in page
     assert "&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in page  # the author, as text
-    # Only three script elements: the data block, MapLibre and the viewer code.
-    assert page.count("<script") == 3
-    assert page.count("</script>") == 3
+    # Only four script elements: the data block, MapLibre, PMTiles and the viewer code.
+    assert page.count("<script") == 4
+    assert page.count("</script>") == 4
     assert "\\u003c/script\\u003e" in page  # inside the JSON block
     data = _data_block(page)
     assert data["attribution"] == SAFE_ATTRIBUTION + "<a>more</a>"
@@ -902,106 +900,385 @@ def test_path_traversal_never_returns_files(app: Starlette, raw_path: bytes) -> 
         assert secret not in body
 
 
+# --------------------------------------------------------------------------- fast tile path
+
+
+FAST_CASES = [
+    GZIP,
+    IDENTITY,
+    {},
+    {"Accept-Encoding": "gzip;q=0, identity"},
+    {"Accept-Encoding": "br, *;q=0.5"},
+    {**GZIP, "If-None-Match": "*"},
+    {**GZIP, "If-None-Match": '"nope"'},
+    {**GZIP, "Origin": "https://viewer.example"},
+]
+
+
+@pytest.mark.parametrize("headers", FAST_CASES)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_fast_path_answers_as_the_app_does(
+    client: TestClient, method: str, headers: dict[str, str]
+) -> None:
+    """A stored tile (fast path) and the same tile with a query (the Starlette app) agree."""
+    path = "/demo/tiles/1/1/0.pbf"
+    etag = client.get(path, headers=GZIP).headers["etag"]
+    headers = {k: v.replace("*", etag) if k == "If-None-Match" else v for k, v in headers.items()}
+    with client.stream(method, path, headers=headers) as fast:
+        fast_body = b"".join(fast.iter_raw())
+    with client.stream(method, path + "?via=app", headers=headers) as slow:
+        slow_body = b"".join(slow.iter_raw())
+    assert fast.status_code == slow.status_code
+    assert fast_body == slow_body
+    assert dict(fast.headers) == dict(slow.headers)
+
+
+def test_fast_path_leaves_other_requests_to_the_app(dist: Path) -> None:
+    app = create_app(dist, public_url=PUBLIC_URL, cors_origins=["https://viewer.example"])
+    fast = app.fast_path
+    head = [(b"accept-encoding", b"gzip")]
+    assert fast.lookup(b"/demo/tiles/1/1/0.pbf", head, head=False) is not None
+    assert fast.lookup(b"/demo/tiles/1/1/0.mvt", head, head=False) is not None
+    misses = [b"/demo/tiles/1/0/1.pbf", b"/demo/tiles/9/0/0.pbf", b"/demo/tiles/1/1/00.pbf",
+              b"/demo/tiles/1/1/%30.pbf", b"/demo/demo.pdf", b"/nope/tiles/1/1/0.pbf"]  # fmt: skip
+    for path in misses:
+        assert fast.lookup(path, head, head=False) is None, path
+    for extra in ((b"origin", b"https://viewer.example"), (b"if-match", b'"x"'),
+                  (b"cookie", b"a=b"), (b"x-filler", b"a" * MAX_HEADER_BYTES)):  # fmt: skip
+        assert fast.lookup(b"/demo/tiles/1/1/0.pbf", [*head, extra], head=False) is None
+    with TestClient(app) as client:
+        allowed = client.get("/demo/tiles/1/1/0.pbf", headers={"Origin": "https://viewer.example"})
+        assert allowed.headers["access-control-allow-origin"] == "https://viewer.example"
+        other = client.get("/demo/tiles/1/1/0.pbf", headers={"Origin": "https://evil.example"})
+        assert other.status_code == 200
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_vendored_pmtiles_js(client: TestClient) -> None:
+    static = Path(__file__).resolve().parent.parent / "src" / "tilepress" / "static"
+    data = (static / "pmtiles.js").read_bytes()
+    note = (static / "README.md").read_text()
+    assert hashlib.sha256(data).hexdigest() in note
+    assert "BSD-3-Clause" in note
+    licence = (static / "LICENSE-pmtiles.txt").read_text()
+    assert "Copyright 2021 Protomaps LLC" in licence
+    assert "Copyright (c) 2023 Arjun Barrett" in licence
+    response, body = _raw_body(client, "/static/pmtiles.js", GZIP)
+    assert response.status_code == 200
+    assert gzip.decompress(body) == data
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    page = client.get("/demo/").text
+    assert re.search(r'<script src="\.\./static/pmtiles\.js\?v=[0-9a-f]+"></script>', page)
+    assert 'href="./?source=pmtiles"' in page
+    assert _data_block(page)["links"]["pmtiles"] == "demo.pmtiles"
+
+
 # --------------------------------------------------------------------------- real server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"the server exited with {process.returncode}:\n{output}")
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    pytest.fail("the server did not start")
+@pytest.fixture(scope="module")
+def live(dist: Path) -> Iterator[str]:
+    """`tilepress serve` with two worker processes on the test dist."""
+    with running_tilepress(dist, workers=2) as base:
+        yield base
 
 
 def _raw_request(
-    port: int, target: str, headers: dict[str, str] | None = None
-) -> tuple[int, bytes]:
-    """A GET sent exactly as written: http.client does not normalise the target."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    base: str, target: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
+    """A request sent exactly as written: http.client does not normalise the target."""
+    connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=10)
     try:
-        connection.putrequest("GET", target, skip_accept_encoding=True)
+        connection.putrequest(method, target, skip_accept_encoding=True)
         for name, value in (headers or {}).items():
             connection.putheader(name, value)
         connection.endheaders()
         response = connection.getresponse()
-        return response.status, response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         connection.close()
 
 
-def test_real_server_over_http(dist: Path) -> None:
-    """`serve` with two uvicorn workers, queried over real HTTP."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    code = (
-        "import sys; from pathlib import Path; from tilepress.server import serve; "
-        "serve(Path(sys.argv[1]), port=int(sys.argv[2]), workers=2, log_level='warning')"
+def _exchange(base: str, data: bytes) -> bytes:
+    """Send raw bytes on one connection and read until the server closes it."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _responses(raw: bytes, heads: tuple[int, ...] = ()) -> list[tuple[int, dict[str, str], bytes]]:
+    """Split the bytes of several HTTP/1.1 responses (with Content-Length or no body).
+
+    ``heads`` are the positions of the answers to HEAD requests, which have no body.
+    """
+    parsed: list[tuple[int, dict[str, str], bytes]] = []
+    while raw:
+        head, _, raw = raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        size = 0 if len(parsed) in heads else int(headers.get("content-length", "0"))
+        body, raw = raw[:size], raw[size:]
+        parsed.append((status, headers, body))
+    return parsed
+
+
+def _tile_request(path: str, *extra: str) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", "Host: x", "Accept-Encoding: gzip", *extra]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def test_real_server_over_http(live: str, dist: Path) -> None:
+    request = urllib.request.Request(
+        f"{live}/demo/tiles/1/1/0.pbf",
+        headers={"Accept-Encoding": "gzip", "Origin": "https://viewer.example"},
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TILEPRESS_")}
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, str(dist), str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert response.headers["Content-Type"] == "application/vnd.mapbox-vector-tile"
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert "server" not in {k.lower() for k in response.headers}
+        body = response.read()
+    assert body == _stored(dist, 1, 1, 0)
+    feature = _decode(gzip.decompress(body))["countries"]["features"][0]
+    assert feature["properties"]["name"] == "North-east"
+
+    with urllib.request.urlopen(f"{live}/demo/", timeout=10) as response:
+        page = response.read().decode()
+    assert "window.map = map" in page
+    with urllib.request.urlopen(f"{live}/demo/tiles.json", timeout=10) as response:
+        tilejson = json.load(response)
+    assert tilejson["tiles"] == [f"{live}/demo/tiles/{{z}}/{{x}}/{{y}}.pbf"]
+
+
+def test_real_server_statuses(live: str, dist: Path) -> None:
+    gz = {"Accept-Encoding": "gzip"}
+    status, headers, body = _raw_request(live, "/demo/tiles/2/1/1.pbf")
+    assert status == 200
+    assert "content-encoding" not in headers
+    assert body == gzip.decompress(_stored(dist, 2, 1, 1))
+    status, headers, _ = _raw_request(live, "/demo/tiles/2/1/1.pbf", gz)
+    assert (
+        _raw_request(live, "/demo/tiles/2/1/1.pbf", {**gz, "If-None-Match": headers["etag"]})[0]
+        == 304
     )
-    try:
-        _wait_until_up(base, process)
-        request = urllib.request.Request(
-            f"{base}/demo/tiles/1/1/0.pbf",
-            headers={"Accept-Encoding": "gzip", "Origin": "https://viewer.example"},
+    status, headers, body = _raw_request(live, "/demo/tiles/2/1/1.pbf", gz, method="HEAD")
+    assert (status, body) == (200, b"")
+    assert headers["content-length"] == str(len(_stored(dist, 2, 1, 1)))
+    expected = {
+        "/demo/tiles/1/0/1.pbf": 204,
+        "/demo/tiles/3/0/0.pbf": 404,
+        "/demo/tiles/1/2/0.pbf": 404,
+        "/demo/tiles/x/0/0.pbf": 400,
+        "/nope/tiles/0/0/0.pbf": 404,
+    }
+    for target, code in expected.items():
+        assert _raw_request(live, target, gz)[0] == code, target
+    assert _raw_request(live, "/demo/tiles/0/0/0.pbf", gz, method="DELETE")[0] == 405
+    status, headers, body = _raw_request(live, "/demo/demo.pmtiles", {"Range": "bytes=0-6"})
+    assert (status, body) == (206, b"PMTiles")
+    size = (dist / "demo" / "demo.pmtiles").stat().st_size
+    assert headers["content-range"] == f"bytes 0-6/{size}"
+    assert _raw_request(live, "/demo/demo.pmtiles", {"Range": f"bytes={size}-"})[0] == 416
+
+
+def test_real_server_never_returns_files(live: str) -> None:
+    for raw in TRAVERSALS:
+        status, _, content = _raw_request(live, raw.decode())
+        assert status in (400, 404), raw
+        for secret in (b"root:", b"[build-system]", b"%PDF", b"import ", b"not a map"):
+            assert secret not in content
+
+
+def test_real_server_request_limits(live: str) -> None:
+    assert _raw_request(live, "/demo/" + "a" * 3000)[0] == 414
+    assert _raw_request(live, "/demo/tiles/0/0/0.pbf?" + "a" * MAX_URL_LENGTH)[0] == 414
+    assert _raw_request(live, "/health", {"X-Filler": "a" * 8000})[0] == 200
+    status, _, body = _raw_request(live, "/health", {"X-Filler": "a" * (MAX_HEADER_BYTES + 1)})
+    assert (status, body) == (431, b"Request Header Fields Too Large")
+    many = {f"X-Filler-{i}": "a" * 1000 for i in range(20)}
+    assert _raw_request(live, "/demo/tiles/0/0/0.pbf", many)[0] == 431
+    # A head far larger than the limits in one piece is refused before it is parsed.
+    flood = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Filler: " + b"a" * 200_000 + b"\r\n\r\n"
+    ((status, _, _),) = _responses(_exchange(live, flood))
+    assert status == 431
+
+
+def test_real_server_keep_alive_and_pipelining(live: str, dist: Path) -> None:
+    """Fast-path tiles and app responses in order on one connection, pipelined."""
+    tile = _stored(dist, 1, 1, 0)
+    data = (
+        _tile_request("/demo/tiles/1/1/0.pbf")
+        + b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        + _tile_request("/demo/tiles/1/1/0.pbf", "Content-Length: 5") + b"hello"
+        + _tile_request("/demo/tiles/1/0/1.pbf")
+        + b"HEAD /demo/tiles/1/1/0.pbf HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n"
+        + _tile_request("/demo/tiles/1/1/0.mvt", "Connection: close")
+    )  # fmt: skip
+    responses = _responses(_exchange(live, data), heads=(4,))
+    assert [status for status, _, _ in responses] == [200, 200, 200, 204, 200, 200]
+    assert responses[0][2] == tile
+    assert json.loads(responses[1][2]) == {"status": "ok", "maps": 2}
+    assert responses[2][2] == tile
+    assert responses[4][1]["content-length"] == str(len(tile))
+    assert responses[5][2] == tile
+    assert responses[5][1]["connection"] == "close"
+    # HTTP/1.0 without keep-alive: one answer, then the server closes the connection.
+    old = b"GET /demo/tiles/1/1/0.pbf HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n"
+    ((status, _, body),) = _responses(_exchange(live, old))
+    assert (status, body) == (200, tile)
+
+
+# --------------------------------------------------------------------------- nginx, style spec
+
+
+@pytest.fixture(scope="module")
+def nginx_url(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Real nginx running the shipped deploy/nginx/tilepress.conf on the test dist."""
+    nginx = require_tool("nginx")
+    with running_nginx(nginx, dist, tmp_path_factory.mktemp("nginx"), workers=1) as base:
+        yield base
+
+
+def test_nginx_config_serves_tiles_with_the_right_headers(nginx_url: str, dist: Path) -> None:
+    gz = {"Accept-Encoding": "gzip"}
+    status, headers, body = _raw_request(nginx_url, "/demo/tiles/1/1/0.pbf", gz)
+    assert status == 200
+    assert body == _stored(dist, 1, 1, 0)  # the stored bytes, not compressed again
+    assert headers["content-encoding"] == "gzip"
+    assert headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    assert headers["cache-control"] == "public, max-age=3600"
+    assert headers["access-control-allow-origin"] == "*"
+    assert "server" not in headers or headers["server"] == "nginx"  # server_tokens off
+    status, _, body = _raw_request(
+        nginx_url, "/demo/tiles/1/1/0.pbf", {**gz, "If-None-Match": headers["etag"]}
+    )
+    assert (status, body) == (304, b"")
+    status, headers, body = _raw_request(nginx_url, "/demo/tiles/1/0/1.pbf", gz)
+    assert (status, body) == (204, b"")
+    assert headers["access-control-allow-origin"] == "*"
+    assert "content-encoding" not in headers
+    assert _raw_request(nginx_url, "/demo/tiles/1/1/0.pbf", gz, method="DELETE")[0] == 405
+    preflight = {
+        "Origin": "https://viewer.example",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "range",
+    }
+    status, headers, _ = _raw_request(nginx_url, "/demo/demo.pmtiles", preflight, "OPTIONS")
+    assert status == 204
+    assert headers["access-control-allow-origin"] == "*"
+    assert "range" in headers["access-control-allow-headers"].lower()
+    status, headers, _ = _raw_request(nginx_url, "/demo/tiles.json", gz)
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    assert headers["access-control-allow-origin"] == "*"
+    status, headers, body = _raw_request(nginx_url, "/demo/demo.pdf")
+    assert (status, headers["content-type"]) == (200, "application/pdf")
+    assert body == (dist / "demo" / "demo.pdf").read_bytes()
+
+
+def test_nginx_config_serves_pmtiles_ranges(nginx_url: str, dist: Path) -> None:
+    data = (dist / "demo" / "demo.pmtiles").read_bytes()
+    status, headers, body = _raw_request(nginx_url, "/demo/demo.pmtiles", {"Range": "bytes=0-6"})
+    assert (status, body) == (206, b"PMTiles")
+    assert headers["content-range"] == f"bytes 0-6/{len(data)}"
+    assert headers["content-type"] == "application/vnd.pmtiles"
+    assert headers["access-control-allow-origin"] == "*"
+    assert "Content-Range" in headers["access-control-expose-headers"]
+    past_end = {"Range": f"bytes={len(data)}-"}
+    status, headers, _ = _raw_request(nginx_url, "/demo/demo.pmtiles", past_end)
+    assert status == 416
+    assert headers["access-control-allow-origin"] == "*"
+
+    def get_bytes(offset: int, length: int) -> bytes:
+        range_ = {"Range": f"bytes={offset}-{offset + length - 1}"}
+        status, _, body = _raw_request(nginx_url, "/demo/demo.pmtiles", range_)
+        assert status == 206
+        return body
+
+    assert Reader(get_bytes).get(2, 1, 1) == _stored(dist, 2, 1, 1)
+
+
+def test_nginx_config_never_returns_other_files(nginx_url: str) -> None:
+    for raw in [*TRAVERSALS, b"/", b"/README.txt", b"/demo/", b"/demo/tiles/", b"/.cache/x"]:
+        status, _, content = _raw_request(nginx_url, raw.decode())
+        assert status in (400, 404), raw
+        for secret in (b"root:", b"[build-system]", b"%PDF", b"import ", b"not a map", b"loose"):
+            assert secret not in content
+
+
+def test_styles_pass_gl_style_validate(client: TestClient, tmp_path: Path) -> None:
+    """The style served for a map without style.json is valid MapLibre style spec."""
+    validate = require_tool("gl-style-validate")
+    for map_id in ("atlas", "demo"):
+        path = tmp_path / f"{map_id}.json"
+        path.write_bytes(client.get(f"/{map_id}/style.json").content)
+        result = subprocess.run(
+            [validate, str(path)], capture_output=True, text=True, check=False, timeout=60
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200
-            assert response.headers["Content-Encoding"] == "gzip"
-            assert response.headers["Content-Type"] == "application/vnd.mapbox-vector-tile"
-            assert response.headers["Access-Control-Allow-Origin"] == "*"
-            assert "server" not in {k.lower() for k in response.headers}
-            body = response.read()
-        assert body == _stored(dist, 1, 1, 0)
-        feature = _decode(gzip.decompress(body))["countries"]["features"][0]
-        assert feature["properties"]["name"] == "North-east"
+        assert result.returncode == 0, result.stdout + result.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"version": 8, "sources": {}, "layers": [{"id": "x"}]}))
+    result = subprocess.run([validate, str(broken)], capture_output=True, text=True, check=False)
+    assert result.returncode != 0  # the validator does reject an invalid style
 
-        with urllib.request.urlopen(f"{base}/demo/", timeout=10) as response:
-            page = response.read().decode()
-        assert "window.map = map" in page
-        with urllib.request.urlopen(f"{base}/demo/tiles.json", timeout=10) as response:
-            tilejson = json.load(response)
-        assert tilejson["tiles"] == [f"{base}/demo/tiles/{{z}}/{{x}}/{{y}}.pbf"]
 
-        for target in ("/../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
-                       "/demo/..%2f..%2fpyproject.toml", "//etc/passwd"):  # fmt: skip
-            status, content = _raw_request(port, target)
-            assert status in (400, 404), target
-            assert b"root:" not in content
-            assert b"[build-system]" not in content
-        status, _ = _raw_request(port, "/demo/" + "a" * 3000)
-        assert status == 414
-        # Request heads beyond MAX_HEADER_BYTES are refused by the HTTP parser.
-        status, _ = _raw_request(port, "/health", {"X-Filler": "a" * 8000})
-        assert status == 200
-        status, _ = _raw_request(port, "/health", {"X-Filler": "a" * (MAX_HEADER_BYTES + 1)})
-        assert status in (400, 431)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
+# --------------------------------------------------------------------------- `tilepress serve`
+
+
+def test_cli_serve_reports_errors_without_traceback(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tilepress.cli import main
+
+    runner = CliRunner()
+    missing = runner.invoke(main, ["serve", str(tmp_path / "nope")])
+    assert missing.exit_code == 1
+    assert "tilepress: error:" in missing.stderr
+    assert "does not exist" in missing.stderr
+    assert "Traceback" not in missing.output
+    bad = runner.invoke(main, ["serve", str(tmp_path), "--workers", "many"])
+    assert bad.exit_code == 2
+    assert "'many' is neither a number from 1 to 64 nor 'auto'" in bad.stderr
+    assert runner.invoke(main, ["serve", str(tmp_path), "--workers", "0"]).exit_code == 2
+    help_text = runner.invoke(main, ["serve", "--help"]).output
+    options = ("--host", "--port", "--public-url", "--cors-origin", "--workers", "--access-log")
+    for option in options:
+        assert option in help_text
+
+
+def test_serve_refuses_a_port_in_use(dist: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [*tilepress_command(), "serve", str(dist), "--port", str(port), "--workers", "2"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_with_public_url_and_cors_origin(dist: Path) -> None:
+    args = ("--public-url", "https://maps.example.org/", "--cors-origin", "https://a.example")
+    with running_tilepress(dist, *args, workers=1) as base:
+        _, _, body = _raw_request(base, "/demo/tiles.json", {"Host": "evil.example"})
+        assert json.loads(body)["tiles"] == ["https://maps.example.org/demo/tiles/{z}/{x}/{y}.pbf"]
+        gz = {"Accept-Encoding": "gzip"}
+        tile = "/demo/tiles/1/1/0.pbf"
+        _, allowed, _ = _raw_request(base, tile, {**gz, "Origin": "https://a.example"})
+        assert allowed["access-control-allow-origin"] == "https://a.example"
+        _, other, _ = _raw_request(base, tile, {**gz, "Origin": "https://b.example"})
+        assert "access-control-allow-origin" not in other
+        _, plain, _ = _raw_request(base, tile, gz)
+        assert "access-control-allow-origin" not in plain

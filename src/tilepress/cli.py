@@ -128,11 +128,11 @@ def run(
 )
 @click.option(
     "--workers",
-    default=1,
+    default="auto",
     show_default=True,
-    type=click.IntRange(1, 64),
-    help="Server worker processes.",
+    help="Server worker processes: a number from 1 to 64, or 'auto' (one per core, up to 8).",
 )
+@click.option("--access-log", is_flag=True, help="Log every request (slower).")
 @_report_errors
 def serve(
     dist: Path,
@@ -140,18 +140,32 @@ def serve(
     port: int,
     public_url: str | None,
     cors_origins: tuple[str, ...],
-    workers: int,
+    workers: str,
+    access_log: bool,
 ) -> None:
-    """Serve every map in DIST: viewer, catalog, TileJSON, style and tiles."""
+    """Serve every map in DIST: viewer, catalog, TileJSON, style, tiles and downloads.
+
+    Binds to 127.0.0.1 unless --host says otherwise; pass --public-url when clients reach
+    the server through another address (a proxy, a domain name).
+    """
     from tilepress.server import serve as run_server
 
+    if workers == "auto":
+        count = None
+    elif workers.isdigit() and 1 <= int(workers) <= 64:
+        count = int(workers)
+    else:
+        raise click.BadParameter(
+            f"{workers!r} is neither a number from 1 to 64 nor 'auto'", param_hint="--workers"
+        )
     run_server(
         dist,
         host=host,
         port=port,
         public_url=public_url,
         cors_origins=cors_origins,
-        workers=workers,
+        workers=count,
+        access_log=access_log,
     )
 
 

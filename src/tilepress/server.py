@@ -4,6 +4,11 @@ Everything is read from the ``dist`` folder once, when the application is create
 never touch the filesystem: every lookup goes through an in-memory table keyed by map id, so
 a request path is never joined to a file path. Bodies that do not depend on the request (JSON
 documents, HTML pages, tiles, downloads) are serialised once, together with their ETag.
+
+A request for a stored tile takes a fast path (`tilepress.serverapp.fastpath`), answered by
+the HTTP protocol itself when uvicorn runs httptools (`tilepress.serverapp.protocol`); all
+other requests go through the Starlette routes below, which give the same answers. `serve`
+runs uvicorn, with one forked worker process per core (`tilepress.serverapp.workers`).
 """
 
 from __future__ import annotations
@@ -12,18 +17,16 @@ import contextlib
 import functools
 import gzip
 import hashlib
-import html
-import importlib.resources
 import importlib.util
 import ipaddress
 import json
 import logging
 import os
 import re
+import socket
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -38,8 +41,41 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tilepress.errors import ServeError
+from tilepress.serverapp.fastpath import (
+    MVT_MEDIA_TYPE,
+    TILE_CACHE,
+    StoredTile,
+    TileFastPath,
+    TileInterner,
+    fast_tile_paths,
+)
+from tilepress.serverapp.httputil import (
+    UnsatisfiableRangeError,
+    accepts_gzip,
+    byte_range,
+    etag,
+    etag_listed,
+)
+from tilepress.serverapp.limits import MAX_HEADER_BYTES, MAX_URL_LENGTH
+from tilepress.serverapp.pages import (
+    catalog_html,
+    clean_attribution,
+    color_or,
+    template,
+    text_or_empty,
+    viewer_html,
+)
+from tilepress.serverapp.workers import reuse_port_supported, run_workers
 
-__all__ = ["app_from_env", "clean_attribution", "create_app", "serve"]
+__all__ = [
+    "MAX_HEADER_BYTES",
+    "MAX_URL_LENGTH",
+    "TilepressApp",
+    "app_from_env",
+    "clean_attribution",
+    "create_app",
+    "serve",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +85,13 @@ MAP_ID_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9_-]*")
 RESERVED_IDS: Final = frozenset({"static", "health"})
 """Ids that would clash with the server's own routes."""
 
-MAX_URL_LENGTH: Final = 2048
-"""Longest accepted request target (path and query), in bytes; longer ones get 414."""
-
-MAX_HEADER_BYTES: Final = 16 * 1024
-"""Largest accepted header section, in bytes; larger ones get 431 (or 400 from h11)."""
-
 ENV_DIST: Final = "TILEPRESS_DIST"
 ENV_PUBLIC_URL: Final = "TILEPRESS_PUBLIC_URL"
 ENV_CORS: Final = "TILEPRESS_CORS"
 
-MVT_MEDIA_TYPE: Final = "application/vnd.mapbox-vector-tile"
 JSON_MEDIA_TYPE: Final = "application/json"
 HTML_MEDIA_TYPE: Final = "text/html; charset=utf-8"
 
-TILE_CACHE: Final = "public, max-age=3600"
 DOWNLOAD_CACHE: Final = "public, max-age=3600"
 STATIC_CACHE: Final = "public, max-age=31536000, immutable"
 DOCUMENT_CACHE: Final = "no-cache"
@@ -79,23 +107,17 @@ _DOWNLOADS: Final = {
     ".pmtiles": ("application/vnd.pmtiles", None),
     ".mbtiles": ("application/vnd.sqlite3", "attachment"),
 }
-_STATIC_FILES: Final = {
+_MAPLIBRE_FILES: Final = {
     "maplibre-gl.js": "text/javascript; charset=utf-8",
     "maplibre-gl.css": "text/css; charset=utf-8",
 }
+_VENDORED_FILES: Final = {
+    "pmtiles.js": "text/javascript; charset=utf-8",
+}
 _TILE_PATH = re.compile(r"([0-9]{1,2})/([0-9]{1,10})/([0-9]{1,10})\.(?:pbf|mvt)")
-_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
-_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
-_GZIP_MAGIC = b"\x1f\x8b"
-_FALLBACK_COLOR = "#c8c8c8"
 
 
 # --------------------------------------------------------------------------- in-memory table
-
-
-def _etag(data: bytes) -> str:
-    """A strong entity tag: the quoted hash of the exact bytes sent."""
-    return '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +129,7 @@ class _Blob:
 
     @classmethod
     def of(cls, data: bytes) -> _Blob:
-        return cls(data, _etag(data))
+        return cls(data, etag(data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,22 +145,13 @@ class _Asset:
 
 
 @dataclass(frozen=True, slots=True)
-class _Tile:
-    """A stored tile: its gzip bytes and the ETags of its gzip and identity representations."""
-
-    gzipped: bytes
-    etag: str
-    identity_etag: str
-
-
-@dataclass(frozen=True, slots=True)
 class _Tileset:
     """Everything the server knows about one map."""
 
     id: str
     minzoom: int
     maxzoom: int
-    tiles: Mapping[tuple[int, int, int], _Tile]
+    tiles: Mapping[tuple[int, int, int], StoredTile]
     tilejson: _Asset
     style: _Asset
     viewer: _Asset
@@ -187,30 +200,13 @@ def _zoom(tilejson: Mapping[str, Any], key: str, default: int, where: Path) -> i
     return value
 
 
-class _TileInterner:
-    """Builds `_Tile` records, sharing one record between tiles with identical bytes."""
-
-    def __init__(self) -> None:
-        self._seen: dict[bytes, _Tile] = {}
-
-    def __call__(self, data: bytes) -> _Tile:
-        if not data.startswith(_GZIP_MAGIC):
-            data = gzip.compress(data, compresslevel=9, mtime=0)  # once, at start-up
-        tile = self._seen.get(data)
-        if tile is None:
-            etag = _etag(data)
-            tile = _Tile(data, etag, etag[:-1] + '-identity"')
-            self._seen[data] = tile
-        return tile
-
-
 def _valid_tile(z: int, x: int, y: int) -> bool:
     return 0 <= z <= 30 and 0 <= x < (1 << z) and 0 <= y < (1 << z)
 
 
-def _tiles_from_mbtiles(path: Path, intern: _TileInterner) -> dict[TileKey, _Tile]:
+def _tiles_from_mbtiles(path: Path, intern: TileInterner) -> dict[TileKey, StoredTile]:
     """Every tile of an MBTiles file, opened read-only, keyed by XYZ (not TMS) coordinates."""
-    tiles: dict[TileKey, _Tile] = {}
+    tiles: dict[TileKey, StoredTile] = {}
     uri = f"{path.resolve().as_uri()}?mode=ro"
     try:
         with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
@@ -240,9 +236,9 @@ def _numbered(folder: Path) -> Iterator[tuple[int, Path]]:
             yield int(child.name), child
 
 
-def _tiles_from_folder(folder: Path, intern: _TileInterner) -> dict[TileKey, _Tile]:
+def _tiles_from_folder(folder: Path, intern: TileInterner) -> dict[TileKey, StoredTile]:
     """Every tile of a ``{z}/{x}/{y}.pbf`` folder."""
-    tiles: dict[TileKey, _Tile] = {}
+    tiles: dict[TileKey, StoredTile] = {}
     if not folder.is_dir():
         return tiles
     try:
@@ -269,8 +265,8 @@ def _default_style(map_id: str, tilejson_url: str, tilejson: Mapping[str, Any]) 
     """A MapLibre style for a map whose folder has no ``style.json``."""
     extra = tilejson.get("tilepress")
     extra = extra if isinstance(extra, dict) else {}
-    ocean = _color(extra.get("ocean_color"), "#dfe9f3")
-    base = _color(extra.get("base_color"), "#f4f1ea")
+    ocean = color_or(extra.get("ocean_color"), "#dfe9f3")
+    base = color_or(extra.get("base_color"), "#f4f1ea")
     return {
         "version": 8,
         "name": str(tilejson.get("name", map_id)),
@@ -295,176 +291,9 @@ def _default_style(map_id: str, tilejson_url: str, tilejson: Mapping[str, Any]) 
     }
 
 
-def _color(value: Any, default: str) -> str:
-    """A CSS hex colour from the data, or ``default`` when it is anything else."""
-    return value if isinstance(value, str) and _COLOR.fullmatch(value) else default
-
-
-def _web_url(value: Any) -> str | None:
-    """``value`` when it is an absolute http(s) or mailto URL, else None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        scheme = urlsplit(value.strip()).scheme.lower()
-    except ValueError:
-        return None
-    return value.strip() if scheme in ("http", "https", "mailto") else None
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-class _AttributionCleaner(HTMLParser):
-    """Keeps the harmless part of an attribution's HTML: text, links and simple emphasis."""
-
-    _KEEP: Final = frozenset({"a", "b", "strong", "i", "em", "span", "small", "sup", "sub"})
-    _DROP: Final = frozenset(
-        {"script", "style", "template", "iframe", "object", "embed", "noscript", "textarea",
-         "title", "svg", "math", "select", "xmp", "noembed", "noframes"}
-    )  # fmt: skip
-    _TARGETS: Final = frozenset({"_blank", "_self", "_parent", "_top"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.open: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._DROP:
-            self.skipping += 1
-            return
-        if self.skipping:
-            return
-        if tag == "br":
-            self.parts.append("<br>")
-            return
-        if tag not in self._KEEP:
-            return
-        kept = ""
-        if tag == "a":
-            for name, value in attrs:
-                if value is None:
-                    continue
-                if name == "href":
-                    url = _web_url(value)
-                    if url is not None:
-                        kept += f' href="{html.escape(url)}"'
-                elif name in ("title", "rel") or (name == "target" and value in self._TARGETS):
-                    kept += f' {name}="{html.escape(value)}"'
-        self.parts.append(f"<{tag}{kept}>")
-        self.open.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._DROP:
-            self.skipping = max(0, self.skipping - 1)
-            return
-        if self.skipping or tag not in self.open:
-            return
-        while self.open:
-            closed = self.open.pop()
-            self.parts.append(f"</{closed}>")
-            if closed == tag:
-                break
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(html.escape(data, quote=False))
-
-    def cleaned(self) -> str:
-        self.close()
-        self.parts.extend(f"</{tag}>" for tag in reversed(self.open))
-        self.open.clear()
-        return "".join(self.parts)
-
-
-def clean_attribution(markup: str) -> str:
-    """Reduce attribution HTML to text, http(s) links and simple emphasis.
-
-    A TileJSON attribution is HTML that MapLibre inserts into the page as is, so scripts,
-    event handlers and ``javascript:`` links are removed before it is served.
-    """
-    cleaner = _AttributionCleaner()
-    cleaner.feed(markup)
-    return cleaner.cleaned()
-
-
-def _plain_text(markup: str) -> str:
-    """The text of an HTML fragment, without any tag."""
-    return re.sub(r"<[^>]*>", "", markup)
-
-
-def _template(name: str) -> str:
-    return (importlib.resources.files("tilepress") / "templates" / name).read_text(encoding="utf-8")
-
-
-def _render(template: str, values: Mapping[str, str]) -> str:
-    """Fill ``{{ name }}`` placeholders in one pass with already-escaped fragments."""
-    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
-
-
-def _script_json(value: Any) -> str:
-    """JSON for a ``<script type="application/json">`` block: cannot close the element."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    for char, escape in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
-        text = text.replace(char, escape)
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
-def _e(value: str) -> str:
-    return html.escape(value, quote=True)
-
-
-def _legend_html(legend: Any) -> str:
-    items = []
-    for entry in legend if isinstance(legend, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        label = _text(entry.get("label"))
-        color = _color(entry.get("color"), _FALLBACK_COLOR)
-        items.append(
-            f'<li><span class="swatch" style="background:{_e(color)}"></span>'
-            f"<span>{_e(label)}</span></li>"
-        )
-    return "".join(items)
-
-
-def _credit_html(extra: Mapping[str, Any]) -> str:
-    parts = []
-    author = _text(extra.get("author"))
-    if author:
-        parts.append(f"Map by {_e(author)}")
-    license_ = extra.get("license")
-    if isinstance(license_, dict):
-        name = _text(license_.get("name")) or _text(license_.get("id"))
-        url = _web_url(license_.get("url"))
-        if name and url:
-            parts.append(f'<a href="{_e(url)}" rel="license">{_e(name)}</a>')
-        elif name:
-            parts.append(_e(name))
-    return " · ".join(parts)
-
-
-_LINK_LABELS: Final = (
-    ("pdf", "PDF"),
-    ("png", "PNG"),
-    ("tilejson", "TileJSON"),
-    ("style", "Style"),
-    ("mbtiles", "MBTiles"),
-    ("pmtiles", "PMTiles"),
-)
-
-
-def _links_html(links: Mapping[str, str]) -> str:
-    return " ".join(
-        f'<a href="{_e(links[key])}">{label}</a>' for key, label in _LINK_LABELS if key in links
-    )
-
-
-def _load_tiles(folder: Path, map_id: str) -> dict[TileKey, _Tile]:
+def _load_tiles(folder: Path, map_id: str) -> dict[TileKey, StoredTile]:
     """The map's tiles: from its MBTiles when there is one, else from its tile folder."""
-    intern = _TileInterner()
+    intern = TileInterner()
     mbtiles = folder / f"{map_id}.mbtiles"
     if mbtiles.is_file():
         tiles = _tiles_from_mbtiles(mbtiles, intern)
@@ -476,7 +305,7 @@ def _load_tiles(folder: Path, map_id: str) -> dict[TileKey, _Tile]:
 
 
 def _zoom_range(
-    tilejson: Mapping[str, Any], tiles: Mapping[TileKey, _Tile], where: Path
+    tilejson: Mapping[str, Any], tiles: Mapping[TileKey, StoredTile], where: Path
 ) -> tuple[int, int]:
     """The TileJSON's minzoom and maxzoom, defaulting to the zooms of the stored tiles."""
     minzoom = _zoom(tilejson, "minzoom", min((z for z, _, _ in tiles), default=0), where)
@@ -529,51 +358,6 @@ def _load_downloads(folder: Path, map_id: str) -> dict[str, _Asset]:
     return downloads
 
 
-def _viewer_html(
-    template: str,
-    entry: Mapping[str, Any],
-    extra: Mapping[str, Any],
-    links: Mapping[str, str],
-    static_version: str,
-) -> str:
-    """The viewer page; ``links`` are relative to it."""
-    title: str = entry["title"]
-    caption: str = entry["caption"]
-    data = {
-        "id": entry["id"],
-        "title": title,
-        "caption": caption,
-        "author": entry["author"],
-        "license": entry["license"],
-        "style": "style.json",
-        "center": entry["center"],
-        "bounds": entry["bounds"],
-        "minzoom": entry["minzoom"],
-        "maxzoom": entry["maxzoom"],
-        "legend": entry["legend"],
-        "attribution": entry["attribution"],
-        "links": dict(links),
-    }
-    pdf = links.get("pdf")
-    png = links.get("png")
-    return _render(
-        template,
-        {
-            "title": _e(title),
-            "caption_html": f'<p class="caption">{_e(caption)}</p>' if caption else "",
-            "legend_html": _legend_html(entry["legend"]),
-            "credit_html": _credit_html(extra),
-            "pdf_html": f'<a class="button" href="{_e(pdf)}">Download the PDF</a>' if pdf else "",
-            "links_html": _links_html(links),
-            "png_html": f'<img src="{_e(png)}" alt="{_e(title)}">' if png else "",
-            "attribution_text": _e(_plain_text(entry["attribution"])),
-            "ocean_color": _color(extra.get("ocean_color"), "#dfe9f3"),
-            "static_version": _e(static_version),
-            "data_json": _script_json(data),
-        },
-    )
-
-
 def _load_tileset(
     folder: Path, public_url: str, static_version: str, viewer_template: str
 ) -> _Tileset:
@@ -587,7 +371,7 @@ def _load_tileset(
     base = f"{public_url}/{map_id}"
     tilejson = dict(raw)
     tilejson["tiles"] = [f"{base}/tiles/{{z}}/{{x}}/{{y}}.pbf"]
-    attribution = clean_attribution(_text(raw.get("attribution")))
+    attribution = clean_attribution(text_or_empty(raw.get("attribution")))
     if "attribution" in raw:
         tilejson["attribution"] = attribution
     style = _load_style(folder, map_id, f"{base}/tiles.json", raw)
@@ -601,9 +385,9 @@ def _load_tileset(
     legend = extra.get("legend")
     entry: dict[str, Any] = {
         "id": map_id,
-        "title": _text(extra.get("title")) or _text(raw.get("name")) or map_id,
-        "caption": _text(extra.get("caption")) or _text(raw.get("description")),
-        "author": _text(extra.get("author")),
+        "title": text_or_empty(extra.get("title")) or text_or_empty(raw.get("name")) or map_id,
+        "caption": text_or_empty(extra.get("caption")) or text_or_empty(raw.get("description")),
+        "author": text_or_empty(extra.get("author")),
         "license": license_ if isinstance(license_, dict) else None,
         "attribution": attribution,
         "minzoom": minzoom,
@@ -616,7 +400,7 @@ def _load_tileset(
         | {"tiles": tilejson["tiles"][0]},
     }
     viewer_links = {key: path for key, path in relative.items() if key != "viewer"}
-    viewer = _viewer_html(viewer_template, entry, extra, viewer_links, static_version)
+    viewer = viewer_html(viewer_template, entry, extra, viewer_links, static_version)
     return _Tileset(
         id=map_id,
         minzoom=minzoom,
@@ -639,7 +423,7 @@ def _scan(dist_dir: Path, public_url: str, static_version: str) -> dict[str, _Ti
             where=str(dist_dir),
             hint="run `tilepress run` first, or pass the folder it wrote the maps to",
         )
-    viewer_template = _template("viewer.html")
+    viewer_template = template("viewer.html")
     tilesets: dict[str, _Tileset] = {}
     try:
         folders = sorted(dist_dir.iterdir())
@@ -664,21 +448,30 @@ def _scan(dist_dir: Path, public_url: str, static_version: str) -> dict[str, _Ti
     return tilesets
 
 
-@functools.cache
-def _static_assets() -> dict[str, _Asset]:
-    """MapLibre GL JS from the installed ``maplibre`` package, found without importing it."""
+def _maplibre_folder() -> Path | None:
+    """The ``srcjs`` folder of the installed ``maplibre`` package, found without importing it."""
     spec = importlib.util.find_spec("maplibre")
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     if not locations:
         log.warning("the maplibre package is not installed: the viewer will not work")
-        return {}
-    folder = Path(locations[0]) / "srcjs"
+        return None
+    return Path(locations[0]) / "srcjs"
+
+
+@functools.cache
+def _static_assets() -> dict[str, _Asset]:
+    """MapLibre GL JS (from the ``maplibre`` package) and the vendored PMTiles protocol."""
+    maplibre = _maplibre_folder()
+    vendored = Path(__file__).with_name("static")
+    files = [(vendored / name, name, kind) for name, kind in _VENDORED_FILES.items()]
+    if maplibre is not None:
+        files += [(maplibre / name, name, kind) for name, kind in _MAPLIBRE_FILES.items()]
     assets: dict[str, _Asset] = {}
-    for name, media_type in _STATIC_FILES.items():
+    for path, name, media_type in files:
         try:
-            data = (folder / name).read_bytes()
+            data = path.read_bytes()
         except OSError as exc:
-            log.warning("cannot read %s: %s", folder / name, exc)
+            log.warning("cannot read %s: %s", path, exc)
             continue
         assets[name] = _Asset(
             _Blob.of(data),
@@ -693,124 +486,6 @@ def _static_version(assets: Mapping[str, _Asset]) -> str:
     """A short fingerprint of the static files, used to bust browser caches on upgrade."""
     joined = "".join(asset.identity.etag for _, asset in sorted(assets.items()))
     return hashlib.blake2b(joined.encode(), digest_size=6).hexdigest()
-
-
-def _catalog_html(tilesets: Mapping[str, _Tileset]) -> str:
-    cards = []
-    for tileset in tilesets.values():
-        entry = tileset.entry
-        map_id = tileset.id
-        links = {
-            key: f"{map_id}/{path}"
-            for key, path in tileset.relative_links.items()
-            if key != "viewer"
-        }
-        thumb = (
-            f'<a class="thumb" href="{_e(map_id)}/" tabindex="-1">'
-            f'<img src="{_e(links["png"])}" alt="" loading="lazy"></a>'
-            if "png" in links
-            else ""
-        )
-        caption = f'<p class="caption">{_e(entry["caption"])}</p>' if entry["caption"] else ""
-        credit = _credit_html({"author": entry["author"], "license": entry["license"] or {}})
-        cards.append(
-            '<article class="card">'
-            f"{thumb}"
-            f'<div class="body"><h2><a href="{_e(map_id)}/">{_e(entry["title"])}</a></h2>'
-            f"{caption}"
-            + (f'<p class="credit">{credit}</p>' if credit else "")
-            + f'<p class="links"><a href="{_e(map_id)}/">Viewer</a> {_links_html(links)}</p>'
-            "</div></article>"
-        )
-    count = len(tilesets)
-    return _render(
-        _template("catalog.html"),
-        {
-            "count": f"{count} map{'s' if count != 1 else ''}",
-            "cards_html": "".join(cards),
-        },
-    )
-
-
-# --------------------------------------------------------------------------- HTTP helpers
-
-
-def _accepts_gzip(header: str | None) -> bool:
-    """Whether an Accept-Encoding header accepts gzip.
-
-    A request without the header gets the identity encoding: tools such as curl send none
-    and would otherwise receive compressed bytes they do not expect.
-    """
-    if header is None:
-        return False
-    gzip_q: float | None = None
-    star_q: float | None = None
-    for item in header.split(","):
-        coding, _, params = item.strip().partition(";")
-        coding = coding.strip().lower()
-        q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value.strip())
-                except ValueError:
-                    q = 0.0
-        if coding in ("gzip", "x-gzip"):
-            gzip_q = max(q, gzip_q or 0.0)
-        elif coding == "*":
-            star_q = q
-    if gzip_q is not None:
-        return gzip_q > 0
-    return star_q is not None and star_q > 0
-
-
-def _etag_listed(header: str, etag: str, *, weak: bool) -> bool:
-    """Whether an If-Match / If-None-Match list names ``etag`` (or is ``*``)."""
-    for item in header.split(","):
-        candidate = item.strip()
-        if candidate == "*":
-            return True
-        if candidate.startswith("W/"):
-            if not weak:
-                continue
-            candidate = candidate[2:]
-        if candidate == etag:
-            return True
-    return False
-
-
-class _UnsatisfiableRangeError(Exception):
-    """The Range header names no byte of the resource."""
-
-
-def _byte_range(header: str, size: int) -> tuple[int, int] | None:
-    """The single ``(first, last)`` byte range a Range header asks for.
-
-    None means "ignore the header and send everything" (malformed, other units, several
-    ranges), as RFC 9110 allows; `_UnsatisfiableRangeError` means 416.
-    """
-    unit, _, spec = header.partition("=")
-    if unit.strip().lower() != "bytes" or "," in spec:
-        return None
-    first_text, dash, last_text = spec.strip().partition("-")
-    first_text, last_text = first_text.strip(), last_text.strip()
-    if not dash or not all(t.isascii() and (t.isdigit() or not t) for t in (first_text, last_text)):
-        return None
-    if not first_text:
-        if not last_text:
-            return None
-        suffix = int(last_text)
-        if suffix == 0 or size == 0:
-            raise _UnsatisfiableRangeError
-        return max(0, size - suffix), size - 1
-    first = int(first_text)
-    last = int(last_text) if last_text else max(first, size - 1)
-    if last < first:
-        return None
-    if first >= size:
-        raise _UnsatisfiableRangeError
-    return first, min(last, size - 1)
 
 
 # --------------------------------------------------------------------------- the application
@@ -873,6 +548,7 @@ class _Handlers:
         self.common = {"X-Content-Type-Options": "nosniff"}
         if cors_all:
             self.common["Access-Control-Allow-Origin"] = "*"
+            self.common["Access-Control-Expose-Headers"] = ", ".join(CORS_EXPOSE_HEADERS)
 
     # ---- building responses
 
@@ -899,10 +575,10 @@ class _Handlers:
     ) -> Response | None:
         """304 or 412 when a conditional request header says so, else None."""
         if_match = request.headers.get("if-match")
-        if if_match is not None and not _etag_listed(if_match, etag, weak=False):
+        if if_match is not None and not etag_listed(if_match, etag, weak=False):
             return self._error(request, 412, "Precondition Failed")
         if_none_match = request.headers.get("if-none-match")
-        if if_none_match is not None and _etag_listed(if_none_match, etag, weak=True):
+        if if_none_match is not None and etag_listed(if_none_match, etag, weak=True):
             return self._send(request, 304, headers)
         return None
 
@@ -912,7 +588,7 @@ class _Handlers:
         headers = {"Content-Type": asset.media_type, "Cache-Control": asset.cache_control}
         if asset.gzipped is not None:
             headers["Vary"] = "Accept-Encoding"
-            if _accepts_gzip(request.headers.get("accept-encoding")):
+            if accepts_gzip(request.headers.get("accept-encoding")):
                 blob = asset.gzipped
                 headers["Content-Encoding"] = "gzip"
         headers["ETag"] = blob.etag
@@ -928,8 +604,8 @@ class _Handlers:
         if asset.ranges and range_header is not None and if_range in (None, blob.etag):
             size = len(blob.data)
             try:
-                span = _byte_range(range_header, size)
-            except _UnsatisfiableRangeError:
+                span = byte_range(range_header, size)
+            except UnsatisfiableRangeError:
                 headers["Content-Range"] = f"bytes */{size}"
                 headers["Content-Type"] = "text/plain; charset=utf-8"
                 return self._send(request, 416, headers, b"Range Not Satisfiable")
@@ -1006,14 +682,14 @@ class _Handlers:
         if tile is None:
             return self._send(request, 204, headers)
         headers["Content-Type"] = MVT_MEDIA_TYPE
-        gzip_ok = _accepts_gzip(request.headers.get("accept-encoding"))
-        headers["ETag"] = tile.etag if gzip_ok else tile.identity_etag
+        gzip_ok = accepts_gzip(request.headers.get("accept-encoding"))
+        headers["ETag"] = (tile.etag if gzip_ok else tile.identity_etag).decode("ascii")
         if gzip_ok:
             headers["Content-Encoding"] = "gzip"
         early = self._precondition(request, headers["ETag"], headers)
         if early is not None:
             return early
-        body = tile.gzipped if gzip_ok else gzip.decompress(tile.gzipped)
+        body = tile.gzipped if gzip_ok else tile.identity
         return self._send(request, 200, headers, body)
 
 
@@ -1043,9 +719,27 @@ def _normalise_origins(cors_origins: Sequence[str] | str) -> tuple[str, ...]:
     return tuple(origin.strip().rstrip("/") for origin in items if origin.strip())
 
 
+class TilepressApp(Starlette):
+    """The Starlette application with the fast tile path in front of it."""
+
+    def __init__(self, fast_path: TileFastPath, **options: Any) -> None:
+        super().__init__(**options)
+        self.fast_path = fast_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            answer = self.fast_path.answer(scope)
+            if answer is not None:
+                status, headers, body = answer
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     dist_dir: Path, *, public_url: str, cors_origins: Sequence[str] = ("*",)
-) -> Starlette:
+) -> TilepressApp:
     """Build the ASGI application serving every map in ``dist_dir``.
 
     The folder is scanned once, here; requests are answered from memory. URLs in the
@@ -1061,15 +755,17 @@ def create_app(
         "public_url": base_url,
         "maps": [dict(tileset.entry) for tileset in tilesets.values()],
     }
+    cards = [(t.id, t.entry, t.relative_links) for t in tilesets.values()]
+    cors_all = "*" in origins
     handlers = _Handlers(
         tilesets,
         static,
-        catalog=_document(_catalog_html(tilesets).encode("utf-8"), HTML_MEDIA_TYPE),
+        catalog=_document(catalog_html(cards).encode("utf-8"), HTML_MEDIA_TYPE),
         catalog_json=_document(_json_bytes(catalog_json), JSON_MEDIA_TYPE),
         health=_document(
             _json_bytes({"status": "ok", "maps": len(tilesets)}), JSON_MEDIA_TYPE, "no-store"
         ),
-        cors_all="*" in origins,
+        cors_all=cors_all,
     )
     routes = [
         _route("/", handlers.catalog),
@@ -1094,14 +790,23 @@ def create_app(
         ),
         Middleware(_RequestLimits),
     ]
-    app = Starlette(routes=routes, middleware=middleware)
+    fast_path = TileFastPath(
+        {
+            path: tile
+            for tileset in tilesets.values()
+            for path, tile in fast_tile_paths(tileset.id, tileset.tiles)
+        },
+        cors_all=cors_all,
+        max_header_bytes=MAX_HEADER_BYTES,
+    )
+    app = TilepressApp(fast_path, routes=routes, middleware=middleware)
     app.router.redirect_slashes = False  # its redirects are built from the Host header
     app.state.maps = tuple(tilesets)
     app.state.public_url = base_url
     return app
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> TilepressApp:
     """Application factory for uvicorn workers, configured by the ``TILEPRESS_*`` variables.
 
     ``TILEPRESS_DIST`` (required), ``TILEPRESS_PUBLIC_URL`` and ``TILEPRESS_CORS``
@@ -1128,6 +833,47 @@ def _unspecified(host: str) -> bool:
         return False
 
 
+MAX_AUTO_WORKERS: Final = 8
+"""Upper bound of the worker count chosen from the number of usable cores."""
+
+
+def auto_workers() -> int:
+    """One worker process per usable core, at most `MAX_AUTO_WORKERS`."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_AUTO_WORKERS))
+
+
+def _free_port(host: str) -> int:
+    """A port the system says is free on ``host`` (for ``port=0``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host.strip("[]"), 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _protocol_options() -> dict[str, Any]:
+    """uvicorn's ``http`` and ``loop`` options: httptools with limits and uvloop when installed.
+
+    Without them uvicorn runs h11 (which bounds the request head itself) and asyncio:
+    correct, several times slower.
+    """
+    loop = "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+    options: dict[str, Any] = {"loop": loop}
+    if importlib.util.find_spec("httptools") is not None:
+        from tilepress.serverapp.protocol import LimitedHttpToolsProtocol
+
+        options["http"] = LimitedHttpToolsProtocol
+    else:
+        log.warning("httptools is not installed: serving with h11, several times slower")
+        options["http"] = "h11"
+        options["h11_max_incomplete_event_size"] = MAX_HEADER_BYTES
+    return options
+
+
 def serve(
     dist_dir: Path,
     *,
@@ -1135,18 +881,28 @@ def serve(
     port: int = 8000,
     public_url: str | None = None,
     cors_origins: Sequence[str] = ("*",),
-    workers: int = 1,
+    workers: int | None = None,
     log_level: str = "info",
+    access_log: bool = False,
 ) -> None:
     """Serve the maps in ``dist_dir`` with uvicorn until interrupted.
 
     ``public_url`` is the URL clients reach the server at (default ``http://host:port``).
-    With ``workers > 1`` each worker process builds its own copy of the in-memory table.
+    ``workers`` processes (default: one per core, see `auto_workers`) are forked from this
+    one after the in-memory table is built, each with its own listening socket. ``port=0``
+    picks a free port.
     """
     if not 0 <= port <= 65535:
         raise ServeError(f"the port must be between 0 and 65535, not {port}")
+    if workers is None:
+        workers = auto_workers()
     if workers < 1:
         raise ServeError(f"the number of workers must be at least 1, not {workers}")
+    if port == 0:
+        try:
+            port = _free_port(host)
+        except OSError as exc:
+            raise ServeError(f"cannot bind to {host}: {exc}") from exc
     url_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
     base_url = public_url or f"http://{url_host}:{port}"
     if public_url is None and _unspecified(host):
@@ -1158,19 +914,31 @@ def serve(
     origins = _normalise_origins(cors_origins)
     # Built here even with several workers, so a bad folder fails before uvicorn starts.
     app = create_app(dist_dir, public_url=base_url, cors_origins=origins)
+    log.info(
+        "serving %d map(s) from %s at %s/ with %d worker(s)",
+        len(app.state.maps),
+        dist_dir,
+        app.state.public_url,
+        workers,
+    )
     options: dict[str, Any] = {
         "host": host,
         "port": port,
         "log_level": log_level,
-        "http": "h11",
-        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "access_log": access_log,
         "server_header": False,
+        "proxy_headers": False,  # client addresses are not used; no Forwarded-header parsing
         "lifespan": "off",
+        **_protocol_options(),
     }
     if workers == 1:
         uvicorn.run(app, **options)
         return
-    del app
+    if reuse_port_supported():
+        del options["host"], options["port"]
+        run_workers(app, host=host, port=port, workers=workers, options=options)
+        return
+    del app  # uvicorn's own workers: each one builds the app again, from the environment
     os.environ[ENV_DIST] = str(Path(dist_dir).resolve())
     os.environ[ENV_PUBLIC_URL] = base_url
     os.environ[ENV_CORS] = ",".join(origins)
