@@ -258,11 +258,20 @@ def _snap_one(geometry: shapely.Geometry) -> shapely.Geometry:
 def _merge_overlapping_parts(country: shapely.Geometry) -> shapely.Geometry:
     """A MultiPolygon whose valid parts came to touch or overlap: union each group of them."""
     parts = shapely.get_parts(country)
-    pairs = shapely.STRtree(parts).query(parts, predicate="intersects")
+    first, second = shapely.STRtree(parts).query(parts)  # boxes that meet
+    first, second = first[first < second], second[first < second]
+    # Test each pair with the larger part prepared: an island against a mainland then costs
+    # the island's size, not the mainland's.
+    sizes = shapely.get_num_coordinates(parts)
+    larger = np.where(sizes[first] >= sizes[second], first, second)
+    shapely.prepare(parts[np.unique(larger)])
+    touching = shapely.intersects(parts[larger], parts[first + second - larger])
+    first, second = first[touching], second[touching]
     group = np.arange(len(parts))
     while True:  # connected components: propagate the lowest part number along the pairs
         lowest = group.copy()
-        np.minimum.at(lowest, pairs[0], group[pairs[1]])
+        np.minimum.at(lowest, first, group[second])
+        np.minimum.at(lowest, second, group[first])
         lowest = lowest[lowest]
         if np.array_equal(lowest, group):
             break
