@@ -15,7 +15,8 @@ For each tool: the median wall time of ``--runs`` runs after one warm-up run (th
 alternate, so a change in machine load hits both), tiles and bytes as stored in the MBTiles
 (every addressed tile, and each distinct content once), and peak memory of the whole process
 tree (``wait4`` rusage plus ``/proc`` sampling every 50 ms of every descendant). With
-``--quality`` every tile is decoded and each polygon checked with shapely's ``is_valid``.
+``--quality`` every tile is decoded, each polygon checked with shapely's ``is_valid`` and the gaps
+between countries counted (small holes in a tile's land that are land in the source).
 
 Run it from anywhere with the project's virtualenv::
 
@@ -505,6 +506,52 @@ def _decompress(data: bytes) -> bytes:
     return gzip.decompress(data) if data[:2] == GZIP_MAGIC else data
 
 
+def tile_gaps(rows: TilesRows, land_share: float = 0.9) -> dict[str, Any]:
+    """Gaps: small holes (under one square pixel, 256 square units on a 256-pixel tile) in
+    the union of a tile's countries of which more than ``land_share`` is land in the source
+    (read by tilepress's reader; the same test as tests/test_tiling.py). One-pixel traces of
+    tilepress are left out of the union; every addressed tile counts."""
+    import numpy as np
+    import shapely
+
+    from tilepress.build import load_map
+    from tilepress.config import map_from_dict
+    from tilepress.encoding import decode_tile
+    from tilepress.tiling import prepare_mercator, tile_bounds, tile_unit
+
+    loaded = load_map(map_from_dict(map_spec(0)), SOURCE_ZIP)
+    land = prepare_mercator(loaded.table.geometries)
+    tree = shapely.STRtree(land)
+    gaps: list[float] = []
+    holes = 0
+    for z, x, y, data in rows:
+        layer = decode_tile(data).get("countries", {"features": []})["features"]
+        solid = [
+            shapely.geometry.shape(f["geometry"]) for f in layer if not f["properties"].get("trace")
+        ]
+        minx, _miny, _maxx, maxy = tile_bounds(z, x, y)
+        unit = tile_unit(z)
+        for part in shapely.get_parts(shapely.union_all(solid)):
+            for ring in getattr(part, "interiors", []):
+                hole = shapely.Polygon(ring)
+                if hole.area >= 256:
+                    continue
+                holes += 1
+                xy = np.asarray(ring.coords)
+                mercator = shapely.Polygon(
+                    np.column_stack([minx + xy[:, 0] * unit, maxy - xy[:, 1] * unit])
+                )
+                covered = shapely.area(shapely.intersection(land[tree.query(mercator)], mercator))
+                if covered.sum() > land_share * mercator.area:
+                    gaps.append(hole.area)
+    return {
+        "small_holes": holes,
+        "gaps": len(gaps),
+        "gap_area_units": round(sum(gaps), 1),
+        "largest_gap_units": max(gaps, default=0.0),
+    }
+
+
 def tile_quality(rows: TilesRows) -> dict[str, Any]:
     """Decode every distinct tile; count polygons and invalid ones (OGC validity, shapely).
 
@@ -838,6 +885,14 @@ def print_report(results: dict[str, Any]) -> None:
             return f"{q['invalid_polygons']:,} of {q['polygons']:,}"
 
         rows.append(("invalid polygons (decoded)", invalid(tp), invalid(tc), ""))
+
+        def gaps(side: dict[str, Any]) -> str:
+            q = side["quality"]
+            if not q:
+                return "-"
+            return f"{q['gaps']} ({q['gap_area_units']:g} u², max {q['largest_gap_units']:g})"
+
+        rows.append(("gaps (> 90% land, < 1 px²)", gaps(tp), gaps(tc), ""))
     widths = [
         max(len(r[i]) for r in [("", "tilepress", "tippecanoe", "ratio"), *rows]) for i in range(4)
     ]
@@ -920,7 +975,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--keep", type=Path, default=None, help="work in DIR and keep the last outputs there"
     )
     parser.add_argument(
-        "--quality", action="store_true", help="decode every tile and count invalid polygons"
+        "--quality",
+        action="store_true",
+        help="decode every tile: count invalid polygons and gaps between countries",
     )
     parser.add_argument(
         "--timeout", type=float, default=900.0, help="seconds before a run is killed (900)"
@@ -1084,7 +1141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows = contender.last_rows
                 if rows:
                     print(f"{contender.name}: decoding {len(rows)} tiles ...", file=sys.stderr)
-                    contender.quality = tile_quality(rows)
+                    contender.quality = {**tile_quality(rows), **tile_gaps(rows)}
         results = build_results(args, tp, tc, meta)
     print_report(results)
     if args.json is not None:
