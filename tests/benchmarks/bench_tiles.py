@@ -7,9 +7,9 @@ embedded ``data/ne_10m_admin_0_countries_deu.zip``), zoom 0 to ``--max-zoom``:
 * **tilepress**: source file in, archives out: ``tilepress step tiles --spec <JSON> --source
   <zip> --out <dir> --threads N`` (writes ``tiles/``, ``<id>.mbtiles``, ``<id>.pmtiles`` and
   ``tiles-report.json``). The spec is the first map of ``config/config.yaml``.
-* **tippecanoe**: a ready GeoJSON of the same countries (read with tilepress's own reader and
-  written *before* timing, properties ``adm0_a3``, ``name``, ``color``) to MBTiles with
-  ``--detect-shared-borders``.
+* **tippecanoe**: ready GeoJSON files with the same three layers (countries, label points,
+  land borders; same properties; written *before* timing with tilepress's own reader) to
+  MBTiles with ``--detect-shared-borders``, keeping every feature (``-r1``, no limits).
 
 For each tool: the median wall time of ``--runs`` runs after one warm-up run (the two tools
 alternate, so a change in machine load hits both), tiles and bytes as stored in the MBTiles
