@@ -1,10 +1,7 @@
 """tilepress: highlighted-country maps as vector tiles, a tile server and a print PDF."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("tilepress")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+# The one place the version is written: pyproject.toml reads it from here (hatch), and every
+# `tilepress step` process saves the import of importlib.metadata.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

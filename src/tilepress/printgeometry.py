@@ -235,9 +235,8 @@ def map_geometry(
         (rings.xy.min(axis=0) >= low).all() and (rings.xy.max(axis=0) <= high).all()
     ):
         rings = Rings.from_geometries(clip_outside(rings.to_geometries(), near_box))
-    thinned = thin_shared(rings, area=(0.6 * tolerance) ** 2)
-    simplified = shapely.coverage_simplify(thinned.to_geometries(), tolerance)
-    clipped = clip_outside(polygonal_or_empty(simplified), frame.projected)
+    thinned = thin_shared(rings, area=tolerance**2, rounds=12)
+    clipped = clip_outside(polygonal_or_empty(thinned.to_geometries()), frame.projected)
     oriented = shapely.orient_polygons(clipped, exterior_cw=False)
     on_page: NDArray[np.object_] = shapely.transform(oriented, frame.transform)
     rings_on_page = page_rings(on_page, frame.page)
