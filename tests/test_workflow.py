@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import html
@@ -426,3 +427,186 @@ def test_a_url_source_is_downloaded_once_and_checked(http_server: Server, tmp_pa
     assert (tmp_path / "dist" / REFERENCE_ID / f"{REFERENCE_ID}.pmtiles").is_file()
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["remote.zip"]  # no leftovers
     assert http_server.requests == ["/countries.zip"]  # downloaded once
+
+
+# ---------------------------------------------------------------------------------------------
+# Sharded tiling, parallel maps, resuming
+
+
+TILE_OUTPUTS = ("tiles", f"{REFERENCE_ID}.mbtiles", f"{REFERENCE_ID}.pmtiles", "tiles-report.json")
+
+
+def _tile_digests(map_dir: Path) -> dict[str, str]:
+    """SHA-256 of every tile output of a map (folder, archives, report)."""
+    digests: dict[str, str] = {}
+    for name in TILE_OUTPUTS:
+        path = map_dir / name
+        if path.is_dir():
+            digests.update({f"{name}/{key}": value for key, value in _digests(path).items()})
+        else:
+            digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def _config_with(tmp_path: Path, map_lines: str, name: str = "config.yaml") -> Path:
+    """The reference config with extra keys for its map (indented YAML lines)."""
+    text = REFERENCE_CONFIG.read_text().replace("    highlight:", map_lines + "    highlight:", 1)
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _jobs_run(log_text: str, rule: str) -> list[str]:
+    """Wildcard lines (e.g. 'shard: z6') of the jobs of ``rule`` a Snakemake log shows."""
+    blocks = log_text.split(f"rule {rule}:")[1:]
+    return [
+        line.strip()
+        for block in blocks
+        for line in block.split("\n\n")[0].splitlines()
+        if line.strip().startswith("wildcards:")
+    ]
+
+
+def test_sharded_build_equals_unsharded(reference_build: Path, tmp_path: Path) -> None:
+    """Zoom 6 cut into three bands gives the same files as the default plan (zooms 0-5 and 6)
+    and as one unsharded `step tiles` job, byte for byte, report and archive stats included."""
+    config = _config_with(tmp_path, "    shards: 3\n")
+    result = run_workflow(tmp_path, config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shards = _jobs_run(result.stderr, "tile_part")
+    assert len(shards) == 4 and any("z6_2of3" in line for line in shards), shards
+    sharded = _tile_digests(tmp_path / "dist" / REFERENCE_ID)
+    assert sharded == _tile_digests(reference_build / "dist" / REFERENCE_ID)
+    assert not list((tmp_path / "dist" / ".parts").rglob("*.part"))  # temporary, merged
+    settings = SPEC.to_dict()
+    settings.pop("shards")
+    pyramid = reference_build / "dist" / ".cache" / "natural-earth" / "z0-6.pyramid"
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    unsharded = subprocess.run(
+        [
+            *tilepress_command(),
+            "step",
+            "tiles",
+            "--spec",
+            json.dumps(settings),
+            "--source",
+            str(NATURAL_EARTH_ZIP),
+            "--generalized",
+            str(pyramid),
+            "--out",
+            str(tmp_path / "unsharded"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert unsharded.returncode == 0, unsharded.stderr[-3000:]
+    assert _tile_digests(tmp_path / "unsharded") == {
+        name: digest for name, digest in sharded.items() if ".snakemake_timestamp" not in name
+    }
+
+
+def test_maps_share_the_generalization_and_never_wait_for_each_other(tmp_path: Path) -> None:
+    second = (
+        "  - id: second-map\n    title: Second\n    shards: 2\n"
+        '    highlight: [{label: France, color: "#000000", countries: [FRA]}]\n'
+    )
+    config = tmp_path / "two.yaml"
+    config.write_text(REFERENCE_CONFIG.read_text().replace("maps:\n", "maps:\n" + second, 1))
+    result = run_workflow(tmp_path, config, "--dry-run", "--", "--dag")
+    assert result.returncode == 0, result.stderr[-3000:]
+    labels: dict[str, str] = {}
+    edges: list[tuple[str, str]] = []
+    for text in result.stdout.splitlines():
+        line = text.strip()
+        if "[label = " in line:
+            node, rest = line.split("[label = ", 1)
+            labels[node] = rest.split('"')[1]
+        elif " -> " in line:
+            a, b = line.split(" -> ")
+            edges.append((a, b))
+    rules = [label.split("\\n")[0] for label in labels.values()]
+    assert rules.count("generalize") == 1  # one source, one zoom range: generalized once
+    assert rules.count("tile_part") == 2 + 3 and rules.count("tiles") == 2
+    # Without the shared generalization and the final target, the jobs fall apart into
+    # groups of one map each: no job of one map waits for a job of the other.
+    shared = {
+        node for node, label in labels.items() if label.split("\\n")[0] in ("all", "generalize")
+    }
+    group = {node: node for node in labels if node not in shared}
+
+    def root(node: str) -> str:
+        while group[node] != node:
+            node = group[node]
+        return node
+
+    for a, b in edges:
+        if a not in shared and b not in shared:
+            group[root(a)] = root(b)
+    maps_of_group: dict[str, set[str]] = {}
+    for node, label in labels.items():
+        if node in shared:
+            continue
+        named = {part[5:] for part in label.split("\\n") if part.startswith("map: ")}
+        maps_of_group.setdefault(root(node), set()).update(named)
+    assert all(len(maps) == 1 for maps in maps_of_group.values()), maps_of_group
+    assert set().union(*maps_of_group.values()) == {"second-map", REFERENCE_ID}
+
+
+def _recorded_as_done(workdir: Path, output: Path) -> bool:
+    """Snakemake's own record: the job that made ``output`` finished (metadata written, no
+    incomplete marker left)."""
+    key = base64.urlsafe_b64encode(str(output).encode()).decode()
+    state = workdir / ".snakemake"
+    return (state / "metadata" / key).is_file() and not (state / "incomplete" / key).exists()
+
+
+def test_a_killed_run_resumes_without_redoing_finished_shards(
+    reference_build: Path, tmp_path: Path
+) -> None:
+    config = _config_with(tmp_path, "    shards: 4\n")
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    command = [*tilepress_command(), "run", "--configfile", str(config), "--cores", "2"]
+    parts = tmp_path / "dist" / ".parts" / REFERENCE_ID
+    run = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the kill takes its jobs too
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while run.poll() is None and not any(
+            _recorded_as_done(tmp_path, path.relative_to(tmp_path)) for path in parts.glob("*.part")
+        ):
+            assert time.monotonic() < deadline, "no shard finished"
+            time.sleep(0.05)
+    finally:
+        os.killpg(run.pid, 9)
+        run.wait(timeout=30)
+    # Finished: the part is there and Snakemake recorded its job as done (a job killed
+    # between writing its part and that record counts as incomplete and is redone).
+    finished = {
+        path.name: path.stat().st_mtime_ns
+        for path in parts.glob("*.part")
+        if _recorded_as_done(tmp_path, path.relative_to(tmp_path))
+    }
+    assert finished, "the run was killed before any shard finished"
+    assert not (tmp_path / "dist" / REFERENCE_ID / "tiles-report.json").exists()
+    unlock = run_workflow(tmp_path, config, "--", "--unlock")
+    assert unlock.returncode == 0, unlock.stderr[-2000:]
+    result = run_workflow(tmp_path, config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    redone = " ".join(_jobs_run(result.stderr, "tile_part"))
+    for name in finished:
+        assert f"shard={name.removesuffix('.part')}" not in redone, (name, redone)
+    assert len(_jobs_run(result.stderr, "tile_part")) == 5 - len(finished)
+    assert _tile_digests(tmp_path / "dist" / REFERENCE_ID) == _tile_digests(
+        reference_build / "dist" / REFERENCE_ID
+    )

@@ -9,7 +9,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,13 +87,50 @@ def staged_folder(target: Path) -> Iterator[Path]:
 
 def write_tiles_into(folder: Path, tiles: Mapping[TileKey, bytes]) -> None:
     """Write ``{z}/{x}/{y}.pbf`` files into ``folder`` (several writers may share it)."""
-    made: set[Path] = set()
+    made: set[str] = set()
     for (z, x, y), data in sorted(tiles.items()):
-        column = folder / str(z) / str(x)
+        column = f"{folder}/{z}/{x}"
         if column not in made:
-            column.mkdir(parents=True, exist_ok=True)
+            Path(column).mkdir(parents=True, exist_ok=True)
             made.add(column)
-        (column / f"{y}.pbf").write_bytes(data)
+        write_file(f"{column}/{y}.pbf", data)
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Create (or replace) a file with ``data``: plain system calls, as a tile folder has
+    thousands of small files and pathlib's overhead per file shows."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view) :]
+    finally:
+        os.close(handle)
+
+
+def write_tile_stream_into(
+    folder: Path, tiles: Iterable[tuple[TileKey, bytes]]
+) -> Iterator[tuple[TileKey, bytes]]:
+    """Write each tile of a (z, x, y)-ordered stream as ``{z}/{x}/{y}.pbf`` into ``folder``
+    and pass it on (so one pass over the tiles can feed another writer too).
+
+    Plain ``os`` calls on string paths: a deep zoom has hundreds of thousands of files.
+    """
+    column, prefix = (-1, -1), ""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    for (z, x, y), data in tiles:
+        if (z, x) != column:
+            made = folder / str(z) / str(x)
+            made.mkdir(parents=True, exist_ok=True)
+            column, prefix = (z, x), f"{made}{os.sep}"
+        handle = os.open(f"{prefix}{y}.pbf", flags, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(handle, view) :]
+        finally:
+            os.close(handle)
+        yield (z, x, y), data
 
 
 def write_tile_folder(tiles: Mapping[TileKey, bytes], target: Path) -> None:
@@ -141,8 +178,32 @@ def mbtiles_metadata(meta: TilesetMetadata) -> dict[str, str]:
     return rows
 
 
+@dataclass
+class ArchiveCounts:
+    """What a tile stream held: tiles, distinct tiles (by content) and bytes."""
+
+    tiles: int = 0
+    unique_tiles: int = 0
+    bytes: int = 0
+
+
+MBTILES_BATCH = 2000  # rows per executemany: a steady memory use however many tiles
+
+
 def write_mbtiles(tiles: Mapping[TileKey, bytes], meta: TilesetMetadata, target: Path) -> None:
     """Write an MBTiles 1.3 file; identical tiles are stored once (map/images schema)."""
+    write_mbtiles_stream(sorted(tiles.items()), meta, target)
+
+
+def write_mbtiles_stream(
+    tiles: Iterable[tuple[TileKey, bytes]], meta: TilesetMetadata, target: Path
+) -> ArchiveCounts:
+    """Write an MBTiles 1.3 file from tiles in (z, x, y) order, holding none of them.
+
+    Identical tiles are stored once (map/images schema); only their digests are kept. The
+    same sequence of tiles always gives the same bytes, however it was produced.
+    """
+    counts = ArchiveCounts()
     with atomic_path(target) as temporary:
         temporary.unlink()
         connection = sqlite3.connect(temporary)
@@ -152,25 +213,49 @@ def write_mbtiles(tiles: Mapping[TileKey, bytes], meta: TilesetMetadata, target:
                 "INSERT INTO metadata (name, value) VALUES (?, ?)",
                 sorted(mbtiles_metadata(meta).items()),
             )
-            seen: set[str] = set()
-            images = []
-            rows = []
-            for (z, x, y), data in sorted(tiles.items()):
-                digest = hashlib.sha256(data).hexdigest()
+            seen: set[bytes] = set()
+            images: list[tuple[str, bytes]] = []
+            rows: list[tuple[int, int, int, str]] = []
+            previous: TileKey | None = None
+            for key, data in tiles:
+                if previous is not None and key <= previous:
+                    raise TilingError(
+                        f"cannot write {target}: tile {key} follows {previous} (not in z/x/y "
+                        "order, or twice)"
+                    )
+                previous = key
+                digest = hashlib.sha256(data).digest()
                 if digest not in seen:
                     seen.add(digest)
-                    images.append((digest, data))
-                rows.append((z, x, (1 << z) - 1 - y, digest))
-            connection.executemany("INSERT INTO images (tile_id, tile_data) VALUES (?, ?)", images)
-            connection.executemany(
-                "INSERT INTO map (zoom_level, tile_column, tile_row, tile_id) VALUES (?, ?, ?, ?)",
-                rows,
-            )
+                    images.append((digest.hex(), data))
+                z, x, y = key
+                rows.append((z, x, (1 << z) - 1 - y, digest.hex()))
+                counts.tiles += 1
+                counts.bytes += len(data)
+                if len(rows) >= MBTILES_BATCH:
+                    _insert_tiles(connection, images, rows)
+            _insert_tiles(connection, images, rows)
+            counts.unique_tiles = len(seen)
             connection.commit()
         except sqlite3.Error as error:
             raise TilingError(f"cannot write {target}: {error}") from None
         finally:
             connection.close()
+    return counts
+
+
+def _insert_tiles(
+    connection: sqlite3.Connection,
+    images: list[tuple[str, bytes]],
+    rows: list[tuple[int, int, int, str]],
+) -> None:
+    """Insert and forget a batch of images and map rows."""
+    connection.executemany("INSERT INTO images (tile_id, tile_data) VALUES (?, ?)", images)
+    connection.executemany(
+        "INSERT INTO map (zoom_level, tile_column, tile_row, tile_id) VALUES (?, ?, ?, ?)", rows
+    )
+    images.clear()
+    rows.clear()
 
 
 def _e7(value: float) -> int:
@@ -179,8 +264,18 @@ def _e7(value: float) -> int:
 
 def write_pmtiles(tiles: Mapping[TileKey, bytes], meta: TilesetMetadata, target: Path) -> None:
     """Write a PMTiles v3 archive (Hilbert order, identical tiles shared, run-lengths)."""
-    if not tiles:
-        raise TilingError(f"cannot write {target}: the tileset has no tiles")
+    ordered = sorted((zxy_to_tileid(z, x, y), data) for (z, x, y), data in tiles.items())
+    write_pmtiles_stream(ordered, meta, target)
+
+
+def write_pmtiles_stream(
+    tiles: Iterable[tuple[int, bytes]], meta: TilesetMetadata, target: Path
+) -> int:
+    """Write a PMTiles v3 archive from (tile id, data) in tile-id (Hilbert) order.
+
+    Tile data goes to a temporary file as it comes (the writer keeps one small directory
+    entry per run of tiles); identical tiles are shared. Returns the number of tiles.
+    """
     west, south, east, north = meta.bounds
     lon, lat, zoom = meta.center
     header = {
@@ -207,9 +302,20 @@ def write_pmtiles(tiles: Mapping[TileKey, bytes], meta: TilesetMetadata, target:
         "vector_layers": meta.vector_layers,
         **meta.extra,
     }
-    ordered = sorted((zxy_to_tileid(z, x, y), data) for (z, x, y), data in tiles.items())
+    count = 0
     with atomic_path(target) as temporary, temporary.open("wb") as handle:
         writer = Writer(handle)  # type: ignore[no-untyped-call]
-        for tile_id, data in ordered:
+        previous = -1
+        for tile_id, data in tiles:
+            if tile_id <= previous:
+                raise TilingError(
+                    f"cannot write {target}: tile id {tile_id} follows {previous} (not in "
+                    "Hilbert order, or twice)"
+                )
+            previous = tile_id
             writer.write_tile(tile_id, data)  # type: ignore[no-untyped-call]
+            count += 1
+        if count == 0:
+            raise TilingError(f"cannot write {target}: the tileset has no tiles")
         writer.finalize(header, metadata)  # type: ignore[no-untyped-call]
+    return count

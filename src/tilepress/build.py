@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import multiprocessing
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +17,11 @@ import shapely
 from numpy.typing import NDArray
 
 from tilepress.archives import (
-    TileKey,
     staged_folder,
     write_json_atomic,
-    write_mbtiles,
-    write_pmtiles,
-    write_tiles_into,
+    write_mbtiles_stream,
+    write_pmtiles_stream,
+    write_tile_stream_into,
 )
 from tilepress.config import MapSpec, SourceSpec
 from tilepress.encoding import Feature, compress, encode_tile
@@ -33,6 +32,7 @@ from tilepress.projection import (
     resolve_extent,
     to_web_mercator,
 )
+from tilepress.shards import PASS_TILES, PartSet, PartWriter, Shard, passes, spec_digest
 from tilepress.sources import (
     CountryTable,
     Highlighting,
@@ -174,24 +174,16 @@ def _labels_by_tile(
     return by_tile
 
 
-TileTask = tuple[int, range, Rings | None]  # zoom, tile rows, thinned rings to snap (or None)
+EncodedTile = tuple[int, int, bytes]  # x, y, gzip-compressed tile
 
 
-def _tiles_for_rows(task: TileTask) -> tuple[dict[TileKey, bytes], ZoomStats]:
-    """Encode the tiles of some rows of one zoom and write them into the staging folder."""
-    zoom, tile_rows, rings = task
-    levels: dict[int, ZoomLevel] = _WORKER_STATE.setdefault("levels", {})
-    if zoom not in levels:  # thinned rings handed over: snap them here, once per process
-        if rings is None:
-            raise TilingError(f"zoom {zoom} is neither in the stored pyramid nor handed over")
-        levels[zoom] = zoom_level(zoom, rings)
-    level = levels[zoom]
+def _encode_rows(level: ZoomLevel, tile_rows: range, stats: ZoomStats) -> Iterator[EncodedTile]:
+    """Encode the tiles of some rows of one zoom, row by row; counts go into ``stats``."""
+    zoom = level.zoom
     properties: list[dict[str, str]] = _WORKER_STATE["properties"]
     codes: list[str] = _WORKER_STATE["codes"]
     labels: LabelPoints = _WORKER_STATE["labels"]
     labels_here = _labels_by_tile(labels, zoom, tile_rows)
-    stats = ZoomStats(zoom)
-    tiles: dict[TileKey, bytes] = {}
     border_properties = {
         (a, b): {
             "kind": "land",
@@ -225,18 +217,53 @@ def _tiles_for_rows(task: TileTask) -> tuple[dict[TileKey, bytes], ZoomStats]:
             layers[LABELS_LAYER] = []
             data = compress(encode_tile(layers))
             stats.over_budget.append(f"{zoom}/{tile.x}/{tile.y}")
-        tiles[(zoom, tile.x, tile.y)] = data
         stats.tiles += 1
         stats.features += sum(len(features) for features in layers.values())
         stats.traces += int(tile.traces.sum())
         stats.vertices += int(shapely.get_num_coordinates(tile.geometries).sum())
         stats.bytes += len(data)
         stats.largest_tile = max(stats.largest_tile, len(data))
-    if tile_rows.start == 0:
-        names = _WORKER_STATE["names"]
-        stats.dropped = [names[row] for row in dropped_rows(level, _WORKER_STATE["trace_from"])]
-    write_tiles_into(_WORKER_STATE["staging"], tiles)
-    return tiles, stats
+        yield tile.x, tile.y, data
+
+
+def _cut_shard(
+    shard: Shard,
+    levels: Mapping[int, ZoomLevel],
+    writer: PartWriter,
+    pass_tiles: int = PASS_TILES,
+) -> list[ZoomStats]:
+    """Cut and encode one shard's tiles into its part, a few rows at a time."""
+    all_stats = []
+    for zoom, rows in shard.tasks():
+        level, stats = levels[zoom], ZoomStats(zoom)
+        for band in passes(zoom, rows, pass_tiles):
+            for x, y, data in _encode_rows(level, band, stats):
+                writer.add(zoom, x, y, data)
+        if rows.start == 0:
+            names = _WORKER_STATE["names"]
+            stats.dropped = [names[row] for row in dropped_rows(level, _WORKER_STATE["trace_from"])]
+        all_stats.append(stats)
+    return all_stats
+
+
+PartTask = tuple[Shard, Rings | None, Path]  # shard, thinned rings to snap (or None), part file
+
+
+def _write_part_task(task: PartTask) -> Path:
+    """Worker: one shard of a map into a part file, from the stored pyramid's levels or from
+    thinned rings handed over (snapped here, once per process and zoom)."""
+    shard, rings, target = task
+    levels: dict[int, ZoomLevel] = _WORKER_STATE.setdefault("levels", {})
+    for zoom in shard.zooms:
+        if zoom not in levels:
+            if rings is None:
+                raise TilingError(f"zoom {zoom} is neither in the stored pyramid nor handed over")
+            levels[zoom] = zoom_level(zoom, rings)
+    with PartWriter(
+        target, map_id=_WORKER_STATE["map_id"], shard=shard, digest=_WORKER_STATE["digest"]
+    ) as writer:
+        writer.finish(_cut_shard(shard, levels, writer))
+    return target
 
 
 def build_pyramid(
@@ -252,50 +279,118 @@ def build_pyramid(
     save_pyramid(generalize_pyramid(mercator, zooms, workers), target)
 
 
-def _tasks(zooms: list[int], workers: int) -> list[TileTask]:
-    """Work units: deep zooms split into bands of tile rows, deepest (slowest) first."""
-    tasks: list[TileTask] = []
+def map_digest(spec: MapSpec) -> str:
+    """The digest a map's parts carry: every setting except the shard count (which changes
+    no output)."""
+    settings = spec.to_dict()
+    settings.pop("shards", None)
+    return spec_digest(settings)
+
+
+def _prepare_state(loaded: LoadedMap) -> None:
+    """What every tile job of this map needs, set before any worker forks."""
+    countries = country_properties(loaded)
+    min_zoom = loaded.table.field("MIN_ZOOM")
+    _WORKER_STATE.update(
+        map_id=loaded.spec.id,
+        digest=map_digest(loaded.spec),
+        properties=countries,
+        codes=loaded.table.codes,
+        names=loaded.table.names,
+        labels=label_points(loaded, countries),
+        trace_from=np.array([0.0 if v is None else float(v) for v in min_zoom]),
+    )
+
+
+def build_part(
+    loaded: LoadedMap,
+    pyramid: Path,
+    shard: Shard,
+    target: Path,
+    *,
+    pass_tiles: int = PASS_TILES,
+) -> list[ZoomStats]:
+    """One tile job of the sharded workflow: the shard's tiles into the part file ``target``.
+
+    The part appears only when complete. At most ``pass_tiles`` grid tiles are cut at once,
+    so memory stays bounded however deep the zoom.
+    """
+    started = time.perf_counter()
+    spec = loaded.spec
+    for zoom in shard.zooms:
+        if not spec.min_zoom <= zoom <= spec.max_zoom:
+            raise TilingError(
+                f"shard {shard.name} holds zoom {zoom}, outside map {spec.id!r}'s zooms "
+                f"{spec.min_zoom}-{spec.max_zoom}"
+            )
+    levels = load_pyramid(pyramid)
+    missing = [zoom for zoom in shard.zooms if zoom not in levels]
+    if missing:
+        raise TilingError(
+            f"{pyramid} has no zoom {missing[0]}", hint="it was generalized for other zooms"
+        )
+    _prepare_state(loaded)
+    try:
+        with PartWriter(target, map_id=spec.id, shard=shard, digest=map_digest(spec)) as writer:
+            stats = _cut_shard(shard, levels, writer, pass_tiles)
+            writer.finish(stats)
+    finally:
+        _WORKER_STATE.clear()
+    log.info(
+        "%s: shard %s: %d tiles, %.1f KB in %.1f s",
+        spec.id,
+        shard.name,
+        sum(s.tiles for s in stats),
+        sum(s.bytes for s in stats) / 1024,
+        time.perf_counter() - started,
+    )
+    return stats
+
+
+def _bands(zoom: int, count: int) -> list[Shard]:
+    """A zoom in ``count`` bands of tile rows (fewer if the zoom has fewer rows)."""
+    bands = min(1 << zoom, count)
+    return [Shard(range(zoom, zoom + 1), band, bands) for band in range(bands)]
+
+
+def _local_shards(zooms: list[int], workers: int) -> list[Shard]:
+    """Shards of an unsharded build: one per zoom, zooms from 5 on cut into bands for the
+    workers, deepest (slowest) first."""
+    shards: list[Shard] = []
     for zoom in sorted(zooms, reverse=True):
-        bands = 2 * workers if workers > 1 and zoom >= 5 else 1
-        tasks += [(zoom, band, None) for band in _bands(zoom, bands)]
-    return tasks
+        shards += _bands(zoom, 2 * workers if workers > 1 and zoom >= 5 else 1)
+    return shards
 
 
-def _bands(zoom: int, count: int) -> list[range]:
-    """The tile rows of a zoom in ``count`` bands (fewer if the zoom has fewer rows)."""
-    rows = 1 << zoom
-    edges = np.linspace(0, rows, min(rows, count) + 1).astype(int)
-    return [range(int(a), int(b)) for a, b in itertools.pairwise(edges)]
-
-
-def _run_tasks(
-    loaded: LoadedMap, zooms: list[int], workers: int, pyramid: Path | None
-) -> list[tuple[dict[TileKey, bytes], ZoomStats]]:
-    """Cut and encode every zoom on ``workers`` processes.
+def _write_parts(
+    loaded: LoadedMap, zooms: list[int], workers: int, pyramid: Path | None, folder: Path
+) -> list[Path]:
+    """Cut every zoom into part files in ``folder``, on ``workers`` processes.
 
     With a stored pyramid, deep zooms are split into bands of rows. Without one, the main
     process thins zoom after zoom (deepest first) while the workers already snap, cut and
     encode the zooms it has handed over.
     """
     parallel = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
+    tasks: Iterable[PartTask]
     if pyramid is not None:
         _WORKER_STATE["levels"] = load_pyramid(pyramid)
-        tasks: Iterable[TileTask] = _tasks(zooms, workers)
+        tasks = [(s, None, folder / f"{s.name}.part") for s in _local_shards(zooms, workers)]
     else:
         mercator = prepare_mercator(loaded.table.geometries)
         # The two deepest zooms hold most of the work: each goes out in bands, and every
         # worker that gets one of its bands snaps that zoom itself.
         deep = sorted(zooms)[-2:] if parallel else []
         tasks = (
-            (zoom, band, rings)
+            (shard, rings, folder / f"{shard.name}.part")
             for zoom, rings in thinned_levels(mercator, zooms)
-            for band in _bands(zoom, workers if zoom in deep else 1)
+            for shard in _bands(zoom, workers if zoom in deep else 1)
         )
     if not parallel:
-        return [_tiles_for_rows(task) for task in tasks]
+        return [_write_part_task(task) for task in tasks]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(_tiles_for_rows, tasks))
+        return list(pool.map(_write_part_task, tasks))
 
 
 def build_tiles(
@@ -304,38 +399,40 @@ def build_tiles(
     """Write ``tiles/``, ``<id>.mbtiles``, ``<id>.pmtiles`` and ``tiles-report.json``.
 
     ``pyramid`` is the output of :func:`build_pyramid` for the same source and zooms; without
-    it the geometry is generalized here.
+    it the geometry is generalized here. The tiles go through part files and
+    :func:`merge_tiles`, exactly as in the sharded workflow.
+    """
+    zooms = list(range(loaded.spec.min_zoom, loaded.spec.max_zoom + 1))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".parts.", dir=out_dir) as folder:
+        _prepare_state(loaded)
+        try:
+            parts = _write_parts(loaded, zooms, workers, pyramid, Path(folder))
+        finally:
+            _WORKER_STATE.clear()
+        return merge_tiles(loaded, parts, out_dir)
+
+
+def merge_tiles(loaded: LoadedMap, parts: Sequence[Path], out_dir: Path) -> dict[str, Any]:
+    """Merge a map's part files into ``tiles/``, ``<id>.mbtiles``, ``<id>.pmtiles`` and
+    ``tiles-report.json`` in ``out_dir``.
+
+    The parts are streamed (one tile per part in memory at a time). They must carry the map's
+    current settings and cover every tile row of every zoom exactly once, or nothing is
+    written. Each output replaces its old version only when complete.
     """
     spec = loaded.spec
     started = time.perf_counter()
-    zooms = list(range(spec.min_zoom, spec.max_zoom + 1))
-    min_zoom = loaded.table.field("MIN_ZOOM")
-    countries = country_properties(loaded)
-    tiles: dict[TileKey, bytes] = {}
-    by_zoom = {zoom: ZoomStats(zoom) for zoom in zooms}
-    with staged_folder(out_dir / "tiles") as staging:
-        _WORKER_STATE.update(
-            properties=countries,
-            codes=loaded.table.codes,
-            names=loaded.table.names,
-            labels=label_points(loaded, countries),
-            trace_from=np.array([0.0 if v is None else float(v) for v in min_zoom]),
-            staging=staging,
-        )
-        try:
-            for part_tiles, part_stats in _run_tasks(loaded, zooms, workers, pyramid):
-                tiles.update(part_tiles)
-                by_zoom[part_stats.zoom].merge(part_stats)
-        finally:
-            _WORKER_STATE.clear()
-        stats = [by_zoom[zoom] for zoom in zooms]
+    zooms = range(spec.min_zoom, spec.max_zoom + 1)
+    with PartSet(parts, map_id=spec.id, digest=map_digest(spec), zooms=zooms) as part_set:
+        stats = part_set.zoom_stats()
         for zoom_stats in stats:
             if zoom_stats.dropped:
                 log.info(
                     "z%d: %d countries too small to show: %s",
                     zoom_stats.zoom,
                     len(zoom_stats.dropped),
-                    ", ".join(zoom_stats.dropped),
+                    ", ".join(sorted(zoom_stats.dropped)),
                 )
             log.info(
                 "z%d: %d tiles, %d features, %.1f KB (largest %.1f KB)",
@@ -345,23 +442,36 @@ def build_tiles(
                 zoom_stats.bytes / 1024,
                 zoom_stats.largest_tile / 1024,
             )
-        report: dict[str, Any] = {
-            "map": spec.id,
-            "tiles": len(tiles),
-            "unique_tiles": len(set(tiles.values())),
-            "bytes": sum(len(data) for data in tiles.values()),
-            "zooms": [s.as_dict() for s in stats],
-        }
-        meta = tileset_metadata(spec, loaded.extent, extra={"tilepress_stats": report["zooms"]})
-        write_mbtiles(tiles, meta, out_dir / f"{spec.id}.mbtiles")
-        write_pmtiles(tiles, meta, out_dir / f"{spec.id}.pmtiles")
+        zoom_dicts = [s.as_dict() for s in stats]
+        meta = tileset_metadata(spec, loaded.extent, extra={"tilepress_stats": zoom_dicts})
+        with staged_folder(out_dir / "tiles") as staging:
+            counts = write_mbtiles_stream(
+                write_tile_stream_into(staging, part_set.tiles_zxy()),
+                meta,
+                out_dir / f"{spec.id}.mbtiles",
+            )
+            if counts.tiles != sum(s.tiles for s in stats):
+                raise TilingError(
+                    f"the parts of map {spec.id!r} hold {counts.tiles} tiles but report "
+                    f"{sum(s.tiles for s in stats)}",
+                    hint="a part file was changed after it was written; rebuild the parts",
+                )
+            write_pmtiles_stream(part_set.tiles_by_id(), meta, out_dir / f"{spec.id}.pmtiles")
+    report: dict[str, Any] = {
+        "map": spec.id,
+        "tiles": counts.tiles,
+        "unique_tiles": counts.unique_tiles,
+        "bytes": counts.bytes,
+        "zooms": zoom_dicts,
+    }
     write_json_atomic(out_dir / "tiles-report.json", report)
     log.info(
-        "%s: %d tiles (%d unique), %.2f MB in %.1f s",
+        "%s: %d tiles (%d unique), %.2f MB from %d part(s), merged in %.1f s",
         spec.id,
         report["tiles"],
         report["unique_tiles"],
         report["bytes"] / 1e6,
+        len(parts),
         time.perf_counter() - started,
     )
     return report

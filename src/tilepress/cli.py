@@ -211,6 +211,16 @@ source_option = click.option(
 @main.group(hidden=False)
 def step() -> None:
     """Single workflow steps (the Snakemake rules call these)."""
+    # A step is a short process that never uses pandas, which pyogrio imports eagerly when it
+    # is installed (a quarter of a second per step): a None entry makes that import fail fast.
+    if "pandas" not in sys.modules and "pyogrio" not in sys.modules:
+        sys.modules["pandas"] = None  # type: ignore[assignment]
+    if "SLURM_JOB_ID" in os.environ:  # the rule's log then shows where the job ran
+        log.info(
+            "Slurm job %s on %s",
+            os.environ["SLURM_JOB_ID"],
+            os.environ.get("SLURMD_NODENAME", "?"),
+        )
 
 
 def _spec(spec_json: str) -> Any:
@@ -272,6 +282,44 @@ def step_tiles(
     build_tiles(
         load_map(_spec(spec_json), source_path), out_dir, workers=threads, pyramid=generalized
     )
+
+
+@step.command("tile-part")
+@spec_option
+@source_option
+@click.option(
+    "--generalized",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Output of `step generalize` for the map's source and zooms.",
+)
+@click.option("--shard", "shard_name", required=True, help="Shard name, e.g. z0-5 or z8_3of16.")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
+@_report_errors
+def step_tile_part(
+    spec_json: str, source_path: Path | None, generalized: Path, shard_name: str, out_path: Path
+) -> None:
+    """One shard of a map's tiles into a part file (written whole or not at all)."""
+    from tilepress.build import build_part, load_map
+    from tilepress.shards import parse_shard
+
+    shard = parse_shard(shard_name)
+    build_part(load_map(_spec(spec_json), source_path), generalized, shard, out_path)
+
+
+@step.command("merge-tiles")
+@spec_option
+@source_option
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path))
+@click.argument("parts", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@_report_errors
+def step_merge_tiles(
+    spec_json: str, source_path: Path | None, out_dir: Path, parts: tuple[Path, ...]
+) -> None:
+    """Merge a map's part files: z/x/y folder, MBTiles, PMTiles and the report."""
+    from tilepress.build import load_map, merge_tiles
+
+    merge_tiles(load_map(_spec(spec_json), source_path), list(parts), out_dir)
 
 
 @step.command("style")
@@ -346,16 +394,36 @@ def step_preview(pdf: Path, png: Path, dpi: int) -> None:
 
 
 @step.command("fetch")
-@click.option("--url", required=True)
+@click.option("--url", default=None, help="Download this URL.")
+@click.option(
+    "--input",
+    "input_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Or take this file (Snakemake's storage plugin downloaded it).",
+)
 @click.option("--sha256", required=True)
 @click.option("--name", required=True, help="Source name (for messages).")
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
 @_report_errors
-def step_fetch(url: str, sha256: str, name: str, out_path: Path) -> None:
-    """Download a URL source once and check its SHA-256."""
-    from tilepress.sources import download
+def step_fetch(
+    url: str | None, input_path: Path | None, sha256: str, name: str, out_path: Path
+) -> None:
+    """Put a URL source in place once its SHA-256 is checked (downloaded here with --url)."""
+    import shutil
 
-    download(url, out_path, sha256, source=name)
+    from tilepress.archives import atomic_path
+    from tilepress.sources import download, verify_checksum
+
+    if input_path is not None and url is None:
+        verify_checksum(input_path, sha256, source=name)
+        with atomic_path(out_path) as temporary:
+            shutil.copyfile(input_path, temporary)
+            verify_checksum(temporary, sha256, source=name)
+    elif url is not None and input_path is None:
+        download(url, out_path, sha256, source=name)
+    else:
+        raise ConfigError([f"source {name!r}: give exactly one of --url and --input"])
 
 
 @step.command("verify")

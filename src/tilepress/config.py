@@ -9,13 +9,15 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 from PIL import ImageColor
 
 from tilepress.errors import ConfigError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 BUILTIN_SOURCE = "natural-earth"
 BUILTIN_SOURCE_FILE = "ne_10m_admin_0_countries_deu.zip"
@@ -142,6 +144,7 @@ class MapSpec:
     glyphs: str | None = None
     label_font: str = "Noto Sans Regular"
     print_options: PrintOptions = field(default_factory=PrintOptions)
+    shards: int | None = None  # bands per zoom above 5; None: derived from the zoom
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (the inverse of :func:`map_from_dict`)."""
@@ -276,6 +279,8 @@ def _load_schema() -> dict[str, Any]:
 
 def _extend_with_defaults(validator_class: Any) -> Any:
     """A validator that fills in schema defaults while it validates (the jsonschema recipe)."""
+    import jsonschema  # only where a configuration is validated: it is slow to import
+
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def set_defaults(validator: Any, properties: Any, instance: Any, schema: Any) -> Iterator[Any]:
@@ -360,6 +365,8 @@ def validate_document(document: ConfigDocument, *, countries: bool = True) -> li
     """
     _dates_to_text(document.data)
     schema = _load_schema()
+    import jsonschema
+
     validator = _extend_with_defaults(jsonschema.Draft202012Validator)(schema)
     problems: list[str] = []
     broken: set[tuple[str | int, ...]] = set()
@@ -588,6 +595,7 @@ def _build_project(data: dict[str, Any]) -> ProjectConfig:
                 glyphs=data.get("glyphs"),
                 label_font=data["label_font"],
                 print_options=_print_options(raw["print"]),
+                shards=None if raw["shards"] == "auto" else int(raw["shards"]),
             )
         )
     return ProjectConfig(

@@ -12,10 +12,10 @@ import io
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from html import escape as _html_escape
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
@@ -116,7 +116,9 @@ class Fonts:
     def markup(self, text: str, font: str) -> str:
         """Paragraph markup of plain ``text``: escaped, fallback runs in ``<font>`` tags."""
         return "".join(
-            escape(part) if name == font else f'<font name="{name}">{escape(part)}</font>'
+            _html_escape(part, quote=False)
+            if name == font
+            else f'<font name="{name}">{_html_escape(part, quote=False)}</font>'
             for name, part in self.runs(text, font)
         )
 

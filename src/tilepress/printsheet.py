@@ -9,6 +9,7 @@ The modules behind it: :mod:`tilepress.printgeometry` (projection pipeline and p
 
 from __future__ import annotations
 
+import html
 import io
 import logging
 import math
@@ -18,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 import shapely
@@ -167,7 +167,7 @@ def _credit_markup(plain: str, url: str, fonts: Fonts) -> str:
     if not url or url not in plain:
         return fonts.markup(plain, fonts.regular)
     before, after = plain.split(url, 1)
-    link = f"<a href={quoteattr(url)}>{escape(url)}</a>"
+    link = f'<a href="{html.escape(url)}">{html.escape(url, quote=False)}</a>'
     return fonts.markup(before, fonts.regular) + link + fonts.markup(after, fonts.regular)
 
 
@@ -591,8 +591,8 @@ def map_svg(sheet: _Sheet) -> bytes:
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}pt" height="{height:g}pt" '
         f'viewBox="0 0 {width:g} {height:g}">\n'
-        f"<title>{escape(spec.title)}</title>\n"
-        f"<desc>{escape(credit_line(spec, projection_name(sheet.proj)))}</desc>\n"
+        f"<title>{html.escape(spec.title, quote=False)}</title>\n"
+        f"<desc>{html.escape(credit_line(spec, projection_name(sheet.proj)), quote=False)}</desc>\n"
     ]
     if sheet.globe_rings is not None:
         globe, _ends = data(sheet.globe_rings.xy, ring_moves(sheet.globe_rings), close=True)
@@ -618,8 +618,8 @@ def map_svg(sheet: _Sheet) -> bytes:
         if last > first:
             chunk = text[byte_ends[first] : byte_ends[last]].decode()
             parts.append(
-                f'<path id={quoteattr(codes[row])} fill="{sheet.colors[row]}" d="{chunk}">'
-                f"<title>{escape(names[row])}</title></path>\n"
+                f'<path id="{html.escape(codes[row])}" fill="{sheet.colors[row]}" d="{chunk}">'
+                f"<title>{html.escape(names[row], quote=False)}</title></path>\n"
             )
     parts.append("</g>\n")
     border_xy, border_moves = shared_borders(rings)

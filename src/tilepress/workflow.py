@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from tilepress.config import MapSpec
+from tilepress.shards import plan_shards
+
 
 def map_outputs(output_dir: str, map_id: str) -> list[str]:
     """Every file and folder the workflow builds for one map."""
@@ -17,3 +20,9 @@ def map_outputs(output_dir: str, map_id: str) -> list[str]:
         f"{base}/{map_id}-print.pdf",
         f"{base}/{map_id}.png",
     ]
+
+
+def part_files(output_dir: str, spec: MapSpec) -> list[str]:
+    """The part file of each tile job of a map (see :func:`tilepress.shards.plan_shards`)."""
+    shards = plan_shards(spec.min_zoom, spec.max_zoom, spec.shards)
+    return [f"{output_dir}/.parts/{spec.id}/{shard.name}.part" for shard in shards]

@@ -3,7 +3,8 @@ import json
 from dataclasses import asdict
 
 from tilepress.config import config_from_mapping
-from tilepress.workflow import map_outputs
+from tilepress.shards import SHARD_PATTERN
+from tilepress.workflow import map_outputs, part_files
 
 # Validates every key and looks up every highlighted country before any job starts.
 PROJECT = config_from_mapping(config, source="the workflow configuration")
@@ -15,6 +16,7 @@ wildcard_constraints:
     source="|".join(PROJECT.sources),
     zmin=r"\d+",
     zmax=r"\d+",
+    shard=SHARD_PATTERN,
 
 
 def map_spec(wildcards):
@@ -22,8 +24,13 @@ def map_spec(wildcards):
 
 
 def spec_json(wildcards):
-    """The map's resolved settings: a changed value reruns exactly the rules that use it."""
-    return json.dumps(map_spec(wildcards).to_dict(), sort_keys=True)
+    """The map's resolved settings: a changed value reruns exactly the rules that use it.
+
+    The shard count is left out: how the tiles are cut changes no output.
+    """
+    settings = map_spec(wildcards).to_dict()
+    settings.pop("shards")
+    return json.dumps(settings, sort_keys=True)
 
 
 def source_file(wildcards):
@@ -34,6 +41,11 @@ def pyramid_file(wildcards):
     """Generalized geometry: shared by every map with the same source and zoom range."""
     spec = map_spec(wildcards)
     return f"{OUT}/.cache/{spec.source.name}/z{spec.min_zoom}-{spec.max_zoom}.pyramid"
+
+
+def tile_parts(wildcards):
+    """The part files of a map's tile jobs (one per shard), merged by rule `tiles`."""
+    return part_files(OUT, map_spec(wildcards))
 
 
 def all_outputs():

@@ -1,9 +1,12 @@
-# Sources named by URL are downloaded once into data/ and checked against their SHA-256.
+# Sources named by URL are fetched by Snakemake's HTTP(S) storage plugin (retried on failure),
+# then checked against their SHA-256 and put into data/ once.
 for remote in [s for s in PROJECT.sources.values() if s.url is not None]:
 
     rule:
         name:
             f"fetch_{remote.name.replace('-', '_')}"
+        input:
+            storage.http(remote.url),
         output:
             remote.local_path,
         log:
@@ -12,9 +15,8 @@ for remote in [s for s in PROJECT.sources.values() if s.url is not None]:
         conda:
             "../envs/tilepress.yaml"
         params:
-            url=remote.url,
             sha256=remote.sha256,
             name=remote.name,
         shell:
-            "tilepress step fetch --url {params.url:q} --sha256 {params.sha256} "
+            "tilepress step fetch --input {input:q} --sha256 {params.sha256} "
             "--name {params.name:q} --out {output:q} 2> {log:q}"

@@ -1,4 +1,7 @@
 # Vector tiles (z/x/y folder, MBTiles, PMTiles), TileJSON and the MapLibre style of each map.
+# generalize: once per source and zoom range, shared by every map using them. tile_part: one
+# job per shard of a map (low zooms together, deep zooms in bands of tile rows), each writing
+# a part file whole or not at all. tiles: streams the parts into the folder and archives.
 
 
 rule generalize:
@@ -25,10 +28,33 @@ rule generalize:
         "2> {log:q}"
 
 
-rule tiles:
+rule tile_part:
     input:
         source=source_file,
         generalized=pyramid_file,
+    output:
+        temp(f"{OUT}/.parts/{{map}}/{{shard}}.part"),
+    log:
+        "logs/{map}/tiles-{shard}.log",
+    benchmark:
+        "benchmarks/{map}/tiles-{shard}.tsv"
+    conda:
+        "../envs/tilepress.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+    params:
+        spec=spec_json,
+    shell:
+        "tilepress step tile-part --spec {params.spec:q} --source {input.source:q} "
+        "--generalized {input.generalized:q} --shard {wildcards.shard} --out {output:q} "
+        "2> {log:q}"
+
+
+rule tiles:
+    input:
+        source=source_file,
+        parts=tile_parts,
     output:
         folder=directory(f"{OUT}/{{map}}/tiles"),
         mbtiles=f"{OUT}/{{map}}/{{map}}.mbtiles",
@@ -40,16 +66,15 @@ rule tiles:
         "benchmarks/{map}/tiles.tsv"
     conda:
         "../envs/tilepress.yaml"
-    threads: 8
+    threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=1000,
     params:
         spec=spec_json,
         out=lambda wildcards: f"{OUT}/{wildcards.map}",
     shell:
-        "tilepress step tiles --spec {params.spec:q} --source {input.source:q} "
-        "--generalized {input.generalized:q} --out {params.out:q} --threads {threads} "
-        "2> {log:q}"
+        "tilepress step merge-tiles --spec {params.spec:q} --source {input.source:q} "
+        "--out {params.out:q} {input.parts:q} 2> {log:q}"
 
 
 rule style:
