@@ -85,21 +85,11 @@ def staged_folder(target: Path) -> Iterator[Path]:
             shutil.rmtree(staging)
 
 
-def write_tiles_into(folder: Path, tiles: Mapping[TileKey, bytes]) -> None:
-    """Write ``{z}/{x}/{y}.pbf`` files into ``folder`` (several writers may share it)."""
-    made: set[str] = set()
-    for (z, x, y), data in sorted(tiles.items()):
-        column = f"{folder}/{z}/{x}"
-        if column not in made:
-            Path(column).mkdir(parents=True, exist_ok=True)
-            made.add(column)
-        write_file(f"{column}/{y}.pbf", data)
-
-
 def write_file(path: str, data: bytes) -> None:
     """Create (or replace) a file with ``data``: plain system calls, as a tile folder has
     thousands of small files and pathlib's overhead per file shows."""
-    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    handle = os.open(path, flags, 0o666)
     try:
         view = memoryview(data)
         while view:
@@ -117,26 +107,13 @@ def write_tile_stream_into(
     Plain ``os`` calls on string paths: a deep zoom has hundreds of thousands of files.
     """
     column, prefix = (-1, -1), ""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
     for (z, x, y), data in tiles:
         if (z, x) != column:
             made = folder / str(z) / str(x)
             made.mkdir(parents=True, exist_ok=True)
             column, prefix = (z, x), f"{made}{os.sep}"
-        handle = os.open(f"{prefix}{y}.pbf", flags, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(handle, view) :]
-        finally:
-            os.close(handle)
+        write_file(f"{prefix}{y}.pbf", data)
         yield (z, x, y), data
-
-
-def write_tile_folder(tiles: Mapping[TileKey, bytes], target: Path) -> None:
-    """Write ``{z}/{x}/{y}.pbf`` files into a fresh folder, swapped in when complete."""
-    with staged_folder(target) as staging:
-        write_tiles_into(staging, tiles)
 
 
 MBTILES_SCHEMA = """
