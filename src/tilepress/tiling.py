@@ -173,8 +173,12 @@ def snap_to_grid(rings: Rings, zoom: int) -> tuple[Geometries, FloatArray, IntAr
     countries: Geometries = shapely.multipolygons(
         flat, indices=rings.polygon_geometry[polygon], out=empty
     )
-    for row in np.flatnonzero(~shapely.is_valid(countries)):
+    merged = np.flatnonzero(~shapely.is_valid(countries))
+    for row in merged:
         countries[row] = _merge_overlapping_parts(countries[row])
+    # Snap-rounding a merged group can make it touch another group of the same country.
+    still = merged[~shapely.is_valid(countries[merged])]
+    countries[still] = repair_on_grid(countries[still])
     return countries, collapsed_xy, collapsed_rows.astype(np.int64)
 
 
@@ -390,8 +394,17 @@ def cut_to_tiles(geometries: Geometries, zoom: int, tile_rows: range) -> TilePie
 
 def make_tile_polygons_valid(pieces: Geometries) -> Geometries:
     """Repair what rounding the cut points broke (rare), keep polygons, wind them for MVT:
-    exteriors with positive area in tile coordinates (clockwise on screen), holes negative."""
-    invalid = ~shapely.is_valid(pieces)
+    exteriors with positive area in tile coordinates (clockwise on screen), holes negative.
+
+    A piece lying strictly inside the buffered tile was never cut (every cut above it ran
+    further out), so it is a valid piece of the grid coverage and is not checked again.
+    """
+    minx, miny, maxx, maxy = shapely.bounds(pieces).T
+    cut = ~(
+        (minx > -BUFFER) & (miny > -BUFFER) & (maxx < EXTENT + BUFFER) & (maxy < EXTENT + BUFFER)
+    )
+    invalid = np.zeros(len(pieces), dtype=bool)
+    invalid[cut] = ~shapely.is_valid(pieces[cut])
     if invalid.any():
         pieces = pieces.copy()
         pieces[invalid] = repair_on_grid(pieces[invalid])
