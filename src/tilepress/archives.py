@@ -70,10 +70,12 @@ def write_json_atomic(target: Path, value: Any) -> None:
 
 
 @contextlib.contextmanager
-def staged_folder(target: Path) -> Iterator[Path]:
-    """A fresh hidden folder beside ``target`` that replaces it only if the block succeeds."""
+def staged_folder(target: Path, staging: Path | None = None) -> Iterator[Path]:
+    """A fresh hidden folder beside ``target`` (or ``staging``, already filled, on the same
+    file system) that replaces ``target`` only if the block succeeds."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    if staging is None:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         yield staging
         staging.chmod(0o777 & ~_umask())
@@ -96,6 +98,16 @@ def write_file(path: str, data: bytes) -> None:
             view = view[os.write(handle, view) :]
     finally:
         os.close(handle)
+
+
+def write_tile_file(folder: Path, z: int, x: int, y: int, data: bytes) -> None:
+    """Write one tile as ``{z}/{x}/{y}.pbf`` under ``folder``."""
+    column = f"{folder}{os.sep}{z}{os.sep}{x}"
+    try:
+        write_file(f"{column}{os.sep}{y}.pbf", data)
+    except FileNotFoundError:  # the first tile of its column
+        Path(column).mkdir(parents=True, exist_ok=True)
+        write_file(f"{column}{os.sep}{y}.pbf", data)
 
 
 def write_tile_stream_into(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -21,6 +22,7 @@ from tilepress.archives import (
     write_json_atomic,
     write_mbtiles_stream,
     write_pmtiles_stream,
+    write_tile_file,
     write_tile_stream_into,
 )
 from tilepress.config import MapSpec, SourceSpec
@@ -236,9 +238,12 @@ def _cut_shard(
     all_stats = []
     for zoom, rows in shard.tasks():
         level, stats = levels[zoom], ZoomStats(zoom)
+        folder = _WORKER_STATE.get("tile_folder")  # set when this process also writes files
         for band in passes(zoom, rows, pass_tiles):
             for x, y, data in _encode_rows(level, band, stats):
                 writer.add(zoom, x, y, data)
+                if folder is not None:
+                    write_tile_file(folder, zoom, x, y, data)
         if rows.start == 0:
             names = _WORKER_STATE["names"]
             stats.dropped = [names[row] for row in dropped_rows(level, _WORKER_STATE["trace_from"])]
@@ -405,21 +410,33 @@ def build_tiles(
     zooms = list(range(loaded.spec.min_zoom, loaded.spec.max_zoom + 1))
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".parts.", dir=out_dir) as folder:
-        _prepare_state(loaded)
+        # The workers also write the tile files as they encode them (creating thousands of
+        # files costs seconds on some disks: better spread over the workers than left to
+        # the merge), so the merge only swaps that folder in (or removes it on failure).
+        tile_folder = Path(tempfile.mkdtemp(prefix=".tiles.", dir=out_dir))
         try:
-            parts = _write_parts(loaded, zooms, workers, pyramid, Path(folder))
+            _prepare_state(loaded)
+            _WORKER_STATE["tile_folder"] = tile_folder
+            try:
+                parts = _write_parts(loaded, zooms, workers, pyramid, Path(folder))
+            finally:
+                _WORKER_STATE.clear()
+            return merge_tiles(loaded, parts, out_dir, written=tile_folder)
         finally:
-            _WORKER_STATE.clear()
-        return merge_tiles(loaded, parts, out_dir)
+            shutil.rmtree(tile_folder, ignore_errors=True)  # gone already when merged
 
 
-def merge_tiles(loaded: LoadedMap, parts: Sequence[Path], out_dir: Path) -> dict[str, Any]:
+def merge_tiles(
+    loaded: LoadedMap, parts: Sequence[Path], out_dir: Path, written: Path | None = None
+) -> dict[str, Any]:
     """Merge a map's part files into ``tiles/``, ``<id>.mbtiles``, ``<id>.pmtiles`` and
     ``tiles-report.json`` in ``out_dir``.
 
     The parts are streamed (one tile per part in memory at a time). They must carry the map's
     current settings and cover every tile row of every zoom exactly once, or nothing is
-    written. Each output replaces its old version only when complete.
+    written. Each output replaces its old version only when complete. ``written`` is a
+    folder (beside ``out_dir``) that already holds exactly these tiles as files; it becomes
+    ``tiles/`` instead of a new one.
     """
     spec = loaded.spec
     started = time.perf_counter()
@@ -444,9 +461,10 @@ def merge_tiles(loaded: LoadedMap, parts: Sequence[Path], out_dir: Path) -> dict
             )
         zoom_dicts = [s.as_dict() for s in stats]
         meta = tileset_metadata(spec, loaded.extent, extra={"tilepress_stats": zoom_dicts})
-        with staged_folder(out_dir / "tiles") as staging:
+        with staged_folder(out_dir / "tiles", written) as staging:
+            tiles = part_set.tiles_zxy()
             counts = write_mbtiles_stream(
-                write_tile_stream_into(staging, part_set.tiles_zxy()),
+                tiles if written is not None else write_tile_stream_into(staging, tiles),
                 meta,
                 out_dir / f"{spec.id}.mbtiles",
             )
