@@ -11,13 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-from PIL import ImageColor
-
 from tilepress.errors import ConfigError
 
 if TYPE_CHECKING:
     import jsonschema
+    import yaml
 
 BUILTIN_SOURCE = "natural-earth"
 BUILTIN_SOURCE_FILE = "ne_10m_admin_0_countries_deu.zip"
@@ -195,6 +193,8 @@ class ProjectConfig:
 
 def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
     """Map each key path of a YAML document to its 1-based line."""
+    import yaml  # YAML, PIL and jsonschema are imported where used: `tilepress step` needs none
+
     index: dict[tuple[str | int, ...], int] = {}
 
     def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
@@ -248,6 +248,8 @@ def format_key_path(key_path: tuple[str | int, ...]) -> str:
 
 def read_config_file(path: str | Path) -> ConfigDocument:
     """Read a YAML configuration; a syntax error names the file and line."""
+    import yaml
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -272,6 +274,8 @@ def read_config_file(path: str | Path) -> ConfigDocument:
 
 
 def _load_schema() -> dict[str, Any]:
+    import yaml
+
     with schema_path().open(encoding="utf-8") as handle:
         schema: dict[str, Any] = yaml.safe_load(handle)
     return schema
@@ -304,6 +308,8 @@ def normalize_color(value: Any) -> str:
     text = value.strip()
     if re.fullmatch(r"#[0-9a-fA-F]{4}|#[0-9a-fA-F]{8}", text):
         raise ValueError(f"{value!r} has an alpha channel; give an opaque colour like '#0057b7'")
+    from PIL import ImageColor
+
     try:
         rgb = ImageColor.getrgb(text)
     except ValueError:
