@@ -7,8 +7,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +71,9 @@ def download(url: str, destination: str | Path, sha256: str, *, source: str) -> 
     The file is written to a temporary name in the same folder and renamed when complete and
     verified, so an interrupted or corrupt download never leaves a file behind.
     """
+    import urllib.error  # here, not at the top: every step imports this module, few download
+    import urllib.request
+
     if not url.lower().startswith(("https://", "http://")):
         raise SourceError(f"{url!r} is not an http(s) URL", where=f"source {source!r}")
     destination = Path(destination)
