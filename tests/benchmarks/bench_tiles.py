@@ -876,23 +876,17 @@ def print_report(results: dict[str, Any]) -> None:
             "",
         ),
     ]
+    quality_rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("invalid polygons (decoded)", lambda q: f"{q['invalid_polygons']:,} of {q['polygons']:,}"),
+        (
+            "gaps (> 90% land, < 1 px²)",
+            lambda q: f"{q['gaps']} ({q['gap_area_units']:g} u², max {q['largest_gap_units']:g})",
+        ),
+    ]
     if tp["quality"] or tc["quality"]:
-
-        def invalid(side: dict[str, Any]) -> str:
-            q = side["quality"]
-            if not q:
-                return "-"
-            return f"{q['invalid_polygons']:,} of {q['polygons']:,}"
-
-        rows.append(("invalid polygons (decoded)", invalid(tp), invalid(tc), ""))
-
-        def gaps(side: dict[str, Any]) -> str:
-            q = side["quality"]
-            if not q:
-                return "-"
-            return f"{q['gaps']} ({q['gap_area_units']:g} u², max {q['largest_gap_units']:g})"
-
-        rows.append(("gaps (> 90% land, < 1 px²)", gaps(tp), gaps(tc), ""))
+        for label, text in quality_rows:
+            cells = [text(side["quality"]) if side["quality"] else "-" for side in (tp, tc)]
+            rows.append((label, *cells, ""))
     widths = [
         max(len(r[i]) for r in [("", "tilepress", "tippecanoe", "ratio"), *rows]) for i in range(4)
     ]
