@@ -333,6 +333,7 @@ def test_pyramid_round_trip_is_exact_and_reproducible(tmp_path: Path) -> None:
     assert (tmp_path / "a.pyramid").read_bytes() == (tmp_path / "b.pyramid").read_bytes()
     loaded = load_pyramid(tmp_path / "a.pyramid")
     assert sorted(loaded) == [0, 2]
+    assert sorted(load_pyramid(tmp_path / "a.pyramid", zooms=[2, 5])) == [2]
     for zoom, level in pyramid.items():
         again = loaded[zoom]
         assert all(shapely.equals_exact(again.countries, level.countries, tolerance=0))

@@ -328,7 +328,7 @@ def build_part(
                 f"shard {shard.name} holds zoom {zoom}, outside map {spec.id!r}'s zooms "
                 f"{spec.min_zoom}-{spec.max_zoom}"
             )
-    levels = load_pyramid(pyramid)
+    levels = load_pyramid(pyramid, shard.zooms)  # only this shard's zooms: bounded memory
     missing = [zoom for zoom in shard.zooms if zoom not in levels]
     if missing:
         raise TilingError(

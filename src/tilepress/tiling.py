@@ -16,7 +16,7 @@ import logging
 import multiprocessing
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -594,8 +594,8 @@ def save_pyramid(pyramid: dict[int, ZoomLevel], target: Path) -> None:
             )
 
 
-def load_pyramid(source: Path) -> dict[int, ZoomLevel]:
-    """Read what :func:`save_pyramid` wrote."""
+def load_pyramid(source: Path, zooms: Iterable[int] | None = None) -> dict[int, ZoomLevel]:
+    """Read what :func:`save_pyramid` wrote: every zoom, or only ``zooms`` (those stored)."""
     pyramid: dict[int, ZoomLevel] = {}
     with zipfile.ZipFile(source) as archive:
 
@@ -603,8 +603,8 @@ def load_pyramid(source: Path) -> dict[int, ZoomLevel]:
             array: NDArray[Any] = np.load(io.BytesIO(archive.read(f"{name}.npy")))
             return array
 
-        zooms = sorted({int(name.split(".")[0][1:]) for name in archive.namelist()})
-        for zoom in zooms:
+        stored = {int(name.split(".")[0][1:]) for name in archive.namelist()}
+        for zoom in sorted(stored if zooms is None else stored & set(zooms)):
             pyramid[zoom] = ZoomLevel(
                 zoom,
                 _from_wkb_arrays(
