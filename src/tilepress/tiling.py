@@ -122,9 +122,11 @@ def generalize_pyramid(
 def snap_to_grid(rings: Rings, zoom: int) -> tuple[Geometries, FloatArray, IntArray]:
     """Countries rounded to the zoom's integer grid, valid, with the pieces that vanished.
 
-    All rings round together, so a border shared vertex for vertex stays shared. A ring left
-    touching itself is repaired on its own polygon (cheap), and parts of one country that came
-    to overlap are merged. Returns the countries and where (grid) and whose pieces vanished.
+    All rings round together, so a border shared vertex for vertex stays shared. Where
+    rounding folds a ring, the vertices at the fold are dropped from every ring that uses
+    them (junctions stay); what that cannot fix is repaired polygon by polygon, and parts of
+    one country that came to overlap are merged. Returns the countries and where (grid) and
+    whose pieces vanished.
     """
     exact = to_grid(rings.xy, zoom)
     snapped = np.rint(exact)
