@@ -61,7 +61,7 @@ NodeName={host} CPUs={os.cpu_count()} RealMemory={total_kb * 8 // 10 // 1024} St
 PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
-ProctrackType=proctrack/linuxproc
+ProctrackType=proctrack/pgid
 TaskPlugin=task/none
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
@@ -123,6 +123,7 @@ def slurm_cluster() -> Iterator[None]:
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
+                    start_new_session=True,  # out of reach of signals to this process group
                 )
             )
             _wait("munged answering", lambda: _ok("munge", "-n"))
@@ -139,6 +140,7 @@ def slurm_cluster() -> Iterator[None]:
                             [_which(daemon) or daemon, "-D"],
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL,
+                            start_new_session=True,
                         )
                     )
             _wait("the node becoming idle", _node_idle)
