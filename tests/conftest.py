@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import os
 import shutil
@@ -27,10 +28,26 @@ def tilepress_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "tilepress.cli"]
 
 
-def run_workflow(workdir: Path, config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """Run `tilepress run` (the real Snakemake engine) in ``workdir``."""
+def tilepress_env() -> dict[str, str]:
+    """This environment with this interpreter's scripts first on PATH (the workflow's rules
+    call `tilepress`)."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file below ``folder``, by relative path."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def run_workflow(workdir: Path, config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Run `tilepress run` (the real Snakemake engine) in ``workdir``."""
+    env = tilepress_env()
     return subprocess.run(
         [*tilepress_command(), "run", "--configfile", str(config), "--cores", "2", *extra],
         cwd=workdir,

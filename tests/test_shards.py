@@ -4,14 +4,13 @@ parts that equals the unsharded build byte for byte."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID
+from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID, file_digests
 from tilepress.build import (
     LoadedMap,
     build_part,
@@ -187,14 +186,6 @@ def small_map(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoadedMap, Path
     return load_map(spec), pyramid
 
 
-def _files(folder: Path) -> dict[str, str]:
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-
-
 def test_sharded_parts_merge_to_the_unsharded_build(
     small_map: tuple[LoadedMap, Path], tmp_path: Path
 ) -> None:
@@ -208,8 +199,8 @@ def test_sharded_parts_merge_to_the_unsharded_build(
         build_part(loaded, pyramid, shard, parts[-1], pass_tiles=8)
     sharded = merge_tiles(loaded, parts[::-1], tmp_path / "sharded")
     assert sharded == unsharded
-    files = _files(tmp_path / "sharded")
-    assert files == _files(tmp_path / "unsharded")
+    files = file_digests(tmp_path / "sharded")
+    assert files == file_digests(tmp_path / "unsharded")
     assert {"tiles-report.json", f"{REFERENCE_ID}.mbtiles", f"{REFERENCE_ID}.pmtiles"} <= set(files)
     assert sum(1 for name in files if name.endswith(".pbf")) == unsharded["tiles"]
     with sqlite3.connect(tmp_path / "sharded" / f"{REFERENCE_ID}.mbtiles") as connection:
@@ -217,7 +208,7 @@ def test_sharded_parts_merge_to_the_unsharded_build(
     assert json.loads(meta)["tilepress_stats"] == unsharded["zooms"]
     # The parallel unsharded build (bands for two workers) gives the same files too.
     build_tiles(loaded, tmp_path / "parallel", pyramid=pyramid, workers=2)
-    assert _files(tmp_path / "parallel") == files
+    assert file_digests(tmp_path / "parallel") == files
 
 
 def test_a_part_of_other_settings_is_not_merged(

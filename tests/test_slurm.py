@@ -8,21 +8,26 @@ skipped without them, except in CI (CI=true), where their absence fails the test
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID, REPO, tilepress_command
+from tests.conftest import (
+    REFERENCE_CONFIG,
+    REFERENCE_ID,
+    REPO,
+    file_digests,
+    tilepress_command,
+    tilepress_env,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -156,21 +161,12 @@ def slurm_cluster() -> Iterator[None]:
             SLURM_CONF.unlink()  # every Snakemake start, via the plugin) waits for a timeout
 
 
-def _digests(folder: Path) -> dict[str, str]:
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-
-
 def test_reference_workflow_on_slurm_equals_the_local_run(
     slurm_cluster: None, reference_build: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "config").mkdir()
     shutil.copy(REFERENCE_CONFIG, tmp_path / "config" / "config.yaml")
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env = tilepress_env()
     started = time.monotonic()
     result = subprocess.run(
         [
@@ -208,5 +204,5 @@ def test_reference_workflow_on_slurm_equals_the_local_run(
     for log in logs:
         found = re.search(r"Slurm job (\d+)", log.read_text())
         assert found is not None and found.group(1) in submitted, (log, log.read_text()[-500:])
-    assert _digests(tmp_path / "dist") == _digests(reference_build / "dist")
+    assert file_digests(tmp_path / "dist") == file_digests(reference_build / "dist")
     assert (tmp_path / "dist" / REFERENCE_ID / f"{REFERENCE_ID}.pmtiles").is_file()

@@ -12,7 +12,6 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,8 +27,10 @@ from tests.conftest import (
     REFERENCE_CONFIG,
     REFERENCE_ID,
     Server,
+    file_digests,
     run_workflow,
     tilepress_command,
+    tilepress_env,
 )
 from tilepress.config import load_config
 from tilepress.encoding import decode_tile
@@ -205,8 +206,7 @@ def _free_port() -> int:
 
 def test_server_serves_the_reference_output(reference_build: Path) -> None:
     port = _free_port()
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env = tilepress_env()
     server = subprocess.Popen(
         [*tilepress_command(), "serve", "dist", "--port", str(port)],
         cwd=reference_build,
@@ -260,20 +260,12 @@ def test_server_serves_the_reference_output(reference_build: Path) -> None:
         server.wait(timeout=10)
 
 
-def _digests(folder: Path) -> dict[str, str]:
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-
-
 def test_rebuild_is_byte_identical(reference_build: Path, tmp_path: Path) -> None:
-    first = _digests(reference_build / "dist")
+    first = file_digests(reference_build / "dist")
     shutil.copytree(reference_build / "config", tmp_path / "config")
     result = run_workflow(tmp_path, tmp_path / "config" / "config.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert _digests(tmp_path / "dist") == first
+    assert file_digests(tmp_path / "dist") == first
 
 
 def _bad_config(tmp_path: Path, old: str, new: str) -> Path:
@@ -442,7 +434,7 @@ def _tile_digests(map_dir: Path) -> dict[str, str]:
     for name in TILE_OUTPUTS:
         path = map_dir / name
         if path.is_dir():
-            digests.update({f"{name}/{key}": value for key, value in _digests(path).items()})
+            digests.update({f"{name}/{key}": value for key, value in file_digests(path).items()})
         else:
             digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests
@@ -481,8 +473,7 @@ def test_sharded_build_equals_unsharded(reference_build: Path, tmp_path: Path) -
     settings = SPEC.to_dict()
     settings.pop("shards")
     pyramid = reference_build / "dist" / ".cache" / "natural-earth" / "z0-6.pyramid"
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env = tilepress_env()
     unsharded = subprocess.run(
         [
             *tilepress_command(),
@@ -568,8 +559,7 @@ def test_a_killed_run_resumes_without_redoing_finished_shards(
     reference_build: Path, tmp_path: Path
 ) -> None:
     config = _config_with(tmp_path, "    shards: 4\n")
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env = tilepress_env()
     command = [*tilepress_command(), "run", "--configfile", str(config), "--cores", "2"]
     parts = tmp_path / "dist" / ".parts" / REFERENCE_ID
     run = subprocess.Popen(
