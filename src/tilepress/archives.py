@@ -118,13 +118,8 @@ def write_tile_stream_into(
 
     Plain ``os`` calls on string paths: a deep zoom has hundreds of thousands of files.
     """
-    column, prefix = (-1, -1), ""
     for (z, x, y), data in tiles:
-        if (z, x) != column:
-            made = folder / str(z) / str(x)
-            made.mkdir(parents=True, exist_ok=True)
-            column, prefix = (z, x), f"{made}{os.sep}"
-        write_file(f"{prefix}{y}.pbf", data)
+        write_tile_file(folder, z, x, y, data)
         yield (z, x, y), data
 
 

@@ -236,9 +236,9 @@ def _cut_shard(
 ) -> list[ZoomStats]:
     """Cut and encode one shard's tiles into its part, a few rows at a time."""
     all_stats = []
+    folder = _WORKER_STATE.get("tile_folder")  # set when this process also writes the files
     for zoom, rows in shard.tasks():
         level, stats = levels[zoom], ZoomStats(zoom)
-        folder = _WORKER_STATE.get("tile_folder")  # set when this process also writes files
         for band in passes(zoom, rows, pass_tiles):
             for x, y, data in _encode_rows(level, band, stats):
                 writer.add(zoom, x, y, data)
