@@ -12,7 +12,13 @@ import pytest
 from pmtiles.reader import MmapSource, Reader
 
 from tests.conftest import REFERENCE_ID
-from tilepress.archives import TilesetMetadata, atomic_path, write_mbtiles, write_pmtiles
+from tilepress.archives import (
+    TileFolder,
+    TilesetMetadata,
+    atomic_path,
+    write_mbtiles,
+    write_pmtiles,
+)
 
 META = TilesetMetadata(
     name="t",
@@ -56,6 +62,17 @@ def test_pmtiles_header_counts_and_run_lengths(tmp_path: Path) -> None:
         for (z, x, y), payload in tiles.items():
             assert reader.get(z, x, y) == payload
         assert reader.metadata()["vector_layers"] == META.vector_layers
+
+
+def test_tile_folder_links_repeated_tiles(tmp_path: Path) -> None:
+    folder = TileFolder(tmp_path)
+    folder.write(3, 1, 2, b"solid")
+    folder.write(3, 5, 7, b"coast")
+    folder.write(4, 2, 9, b"solid")  # same bytes, another column and zoom
+    solid, coast, again = (tmp_path / p for p in ("3/1/2.pbf", "3/5/7.pbf", "4/2/9.pbf"))
+    assert [f.read_bytes() for f in (solid, coast, again)] == [b"solid", b"coast", b"solid"]
+    assert again.stat().st_ino == solid.stat().st_ino and solid.stat().st_nlink == 2
+    assert coast.stat().st_nlink == 1
 
 
 def test_failed_write_leaves_nothing(tmp_path: Path) -> None:

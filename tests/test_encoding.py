@@ -12,7 +12,7 @@ import pytest
 import shapely
 from mapbox_vector_tile.Mapbox import vector_tile_pb2
 
-from tilepress.encoding import Feature, compress, decode_tile, encode_tile
+from tilepress.encoding import Feature, compress, decode_tile, encode_tile, encode_tiles
 
 MOVE_TO, LINE_TO, CLOSE_PATH = 1, 2, 7
 POINT, LINESTRING, POLYGON = 1, 2, 3
@@ -343,6 +343,13 @@ def test_random_tiles_are_byte_identical_to_mapbox_vector_tile(seed: int) -> Non
     ours = encode_tile(layers)
     assert ours == reference_encode(layers)
     assert decode(ours) == decode(reference_encode(layers))
+
+
+def test_a_batch_of_tiles_encodes_each_as_alone() -> None:
+    # One vectorized pass over many tiles: no feature's cursor or bytes leak into the next.
+    tiles = [random_layers(seed) for seed in RANDOM_SEEDS] + [{}, FIXED[next(iter(FIXED))]]
+    assert encode_tiles(tiles) == [encode_tile(layers) for layers in tiles]
+    assert encode_tiles(tiles)[-1] == reference_encode(tiles[-1])
 
 
 def test_many_keys_and_values_are_byte_identical() -> None:

@@ -11,7 +11,7 @@ import shapely
 from mapbox_vector_tile.Mapbox import vector_tile_pb2
 
 from tilepress.encoding import compress, decode_tile, encode_tile
-from tilepress.generalize import Rings
+from tilepress.generalize import Rings, fixed_points, point_ids, thin_shared
 from tilepress.tiling import (
     BUFFER,
     EXTENT,
@@ -366,3 +366,44 @@ def test_border_lines_follow_shared_edges_only() -> None:
     x = (1e6 + WORLD / 2) / tile_unit(2)
     y0, y1 = (WORLD / 2 - 1e6) / tile_unit(2), (WORLD / 2) / tile_unit(2)
     assert shapely.equals(line, shapely.LineString([(round(x), round(y0)), (round(x), round(y1))]))
+
+
+def test_thinning_carries_point_ids_and_junctions() -> None:
+    # Three countries meeting at (1, 1), with a wiggly border to thin between two of them.
+    step = np.linspace(0.0, 1.0, 41)[1:-1]
+    wiggle = 0.001 * np.sin(step * 40)
+    left = shapely.Polygon([(0, 0), (1, 0), *zip(1 + wiggle, step, strict=True), (1, 1), (0, 1)])
+    right = shapely.Polygon(
+        [(1, 0), (2, 0), (2, 1), (1, 1), *zip(1 + wiggle[::-1], step[::-1], strict=True)]
+    )
+    top = shapely.Polygon([(0, 1), (1, 1), (2, 1), (2, 2), (0, 2)])
+    rings = Rings.from_geometries(np.array([left, right, top], dtype=object))
+    thinned = thin_shared(rings, area=0.01, rounds=12)
+    assert thinned.point_id is not None and thinned.fixed is not None
+    assert len(thinned.xy) < len(rings.xy)
+    # Carried ids name equal points equally, as fresh ones would, and the junctions stay.
+    fresh = Rings(thinned.xy, thinned.sizes, thinned.ring_polygon, thinned.polygon_geometry, 3)
+    fresh_id, fresh_fixed = fixed_points(fresh)
+    carried_id, carried_fixed = fixed_points(thinned)
+    _, inverse = np.unique(thinned.xy, axis=0, return_inverse=True)
+    assert (
+        len(np.unique(np.column_stack([carried_id, inverse.ravel()]), axis=0))
+        == len(np.unique(carried_id))
+        == len(np.unique(inverse))
+    )
+    assert np.array_equal(carried_fixed[carried_id], fresh_fixed[fresh_id])
+    junction = np.flatnonzero((thinned.xy == [1.0, 1.0]).all(axis=1))
+    assert len(junction) == 3 and carried_fixed[carried_id[junction]].all()
+    # Both sides of the thinned border still hold the same points.
+    geometries = thinned.to_geometries()
+    assert shapely.intersection(geometries[0], geometries[1]).length > 0.99
+    assert shapely.intersection(geometries[0], geometries[1]).area == 0.0
+
+
+def test_point_ids_are_exact_on_an_integer_grid() -> None:
+    # Grid coordinates differ only in a few high bits of their doubles: a weak hash would
+    # give (0, 0) and (2, 2), or (0, 2) and (2, 0), one id.
+    grid = np.array([[0, 0], [2, 2], [0, 2], [2, 0], [0, 0], [4096, 2048], [2048, 4096]], float)
+    _order, ids, starts = point_ids(grid)
+    assert ids.tolist() == [ids[0], ids[1], ids[2], ids[3], ids[0], ids[5], ids[6]]
+    assert len(set(ids.tolist())) == len(starts) == 6

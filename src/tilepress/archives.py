@@ -100,26 +100,55 @@ def write_file(path: str, data: bytes) -> None:
         os.close(handle)
 
 
-def write_tile_file(folder: Path, z: int, x: int, y: int, data: bytes) -> None:
-    """Write one tile as ``{z}/{x}/{y}.pbf`` under ``folder``."""
-    column = f"{folder}{os.sep}{z}{os.sep}{x}"
-    try:
-        write_file(f"{column}{os.sep}{y}.pbf", data)
-    except FileNotFoundError:  # the first tile of its column
-        Path(column).mkdir(parents=True, exist_ok=True)
-        write_file(f"{column}{os.sep}{y}.pbf", data)
+class TileFolder:
+    """Writes tiles as ``{z}/{x}/{y}.pbf`` under a folder.
+
+    A tile whose bytes this writer has written before becomes a hard link to that file: a
+    deep zoom repeats the same solid-fill and coast tiles thousands of times, and on some
+    disks creating a file costs twenty times more than linking one. Plain ``os`` calls on
+    string paths, as a deep zoom has hundreds of thousands of files.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._first_path: dict[bytes, str] = {}  # digest of the bytes -> first file with them
+
+    def write(self, z: int, x: int, y: int, data: bytes) -> None:
+        """Write (or link) one tile; the folder must not hold it yet."""
+        column = f"{self.folder}{os.sep}{z}{os.sep}{x}"
+        path = f"{column}{os.sep}{y}.pbf"
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        first = self._first_path.get(digest)
+        try:
+            _place_file(path, data, first)
+        except FileNotFoundError:  # the first tile of its column
+            Path(column).mkdir(parents=True, exist_ok=True)
+            _place_file(path, data, first)
+        if first is None:
+            self._first_path[digest] = path
+
+
+def _place_file(path: str, data: bytes, same_as: str | None) -> None:
+    """Create ``path`` as a hard link to ``same_as`` (a file holding ``data``), else write it."""
+    if same_as is not None:
+        try:
+            os.link(same_as, path)
+            return
+        except FileNotFoundError:
+            raise
+        except OSError:  # a file system without hard links: write a copy
+            pass
+    write_file(path, data)
 
 
 def write_tile_stream_into(
     folder: Path, tiles: Iterable[tuple[TileKey, bytes]]
 ) -> Iterator[tuple[TileKey, bytes]]:
     """Write each tile of a (z, x, y)-ordered stream as ``{z}/{x}/{y}.pbf`` into ``folder``
-    and pass it on (so one pass over the tiles can feed another writer too).
-
-    Plain ``os`` calls on string paths: a deep zoom has hundreds of thousands of files.
-    """
+    and pass it on (so one pass over the tiles can feed another writer too)."""
+    writer = TileFolder(folder)
     for (z, x, y), data in tiles:
-        write_tile_file(folder, z, x, y, data)
+        writer.write(z, x, y, data)
         yield (z, x, y), data
 
 

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,15 +18,15 @@ import shapely
 from numpy.typing import NDArray
 
 from tilepress.archives import (
+    TileFolder,
     staged_folder,
     write_json_atomic,
     write_mbtiles_stream,
     write_pmtiles_stream,
-    write_tile_file,
     write_tile_stream_into,
 )
 from tilepress.config import MapSpec, SourceSpec
-from tilepress.encoding import Feature, compress, encode_tile
+from tilepress.encoding import Feature, compress, encode_tile, encode_tiles
 from tilepress.errors import TilingError
 from tilepress.generalize import Rings
 from tilepress.projection import (
@@ -180,7 +180,8 @@ EncodedTile = tuple[int, int, bytes]  # x, y, gzip-compressed tile
 
 
 def _encode_rows(level: ZoomLevel, tile_rows: range, stats: ZoomStats) -> Iterator[EncodedTile]:
-    """Encode the tiles of some rows of one zoom, row by row; counts go into ``stats``."""
+    """Encode the tiles of some rows of one zoom (in one batch), yielding them row by row;
+    counts go into ``stats``."""
     zoom = level.zoom
     properties: list[dict[str, str]] = _WORKER_STATE["properties"]
     codes: list[str] = _WORKER_STATE["codes"]
@@ -194,7 +195,9 @@ def _encode_rows(level: ZoomLevel, tile_rows: range, stats: ZoomStats) -> Iterat
         }
         for a, b in level.border_rows.tolist()
     }
-    for tile in iter_tiles(level, tile_rows, _WORKER_STATE["trace_from"]):
+    tiles = list(iter_tiles(level, tile_rows, _WORKER_STATE["trace_from"]))
+    all_layers: list[dict[str, list[Feature]]] = []
+    for tile in tiles:
         countries = [
             (geometry, {**properties[row], "trace": True} if trace else properties[row])
             for row, geometry, trace in zip(
@@ -209,12 +212,15 @@ def _encode_rows(level: ZoomLevel, tile_rows: range, stats: ZoomStats) -> Iterat
             (shapely.Point(u, v), labels.properties[row])
             for row, u, v in labels_here.get((tile.x, tile.y), [])
         ]
-        layers: dict[str, list[Feature]] = {
-            COUNTRIES_LAYER: countries,
-            BOUNDARIES_LAYER: borders,  # type: ignore[dict-item]
-            LABELS_LAYER: points,  # type: ignore[dict-item]
-        }
-        data = compress(encode_tile(layers))
+        all_layers.append(
+            {
+                COUNTRIES_LAYER: countries,
+                BOUNDARIES_LAYER: borders,  # type: ignore[dict-item]
+                LABELS_LAYER: points,  # type: ignore[dict-item]
+            }
+        )
+    for tile, layers, raw in zip(tiles, all_layers, encode_tiles(all_layers), strict=True):
+        data = compress(raw)
         if len(data) > BUDGET_BYTES:  # never seen with Natural Earth; keep the map usable
             layers[LABELS_LAYER] = []
             data = compress(encode_tile(layers))
@@ -236,14 +242,14 @@ def _cut_shard(
 ) -> list[ZoomStats]:
     """Cut and encode one shard's tiles into its part, a few rows at a time."""
     all_stats = []
-    folder = _WORKER_STATE.get("tile_folder")  # set when this process also writes the files
+    folder: TileFolder | None = _WORKER_STATE.get("tile_folder")  # when this process writes files
     for zoom, rows in shard.tasks():
         level, stats = levels[zoom], ZoomStats(zoom)
         for band in passes(zoom, rows, pass_tiles):
             for x, y, data in _encode_rows(level, band, stats):
                 writer.add(zoom, x, y, data)
                 if folder is not None:
-                    write_tile_file(folder, zoom, x, y, data)
+                    folder.write(zoom, x, y, data)
         if rows.start == 0:
             names = _WORKER_STATE["names"]
             stats.dropped = [names[row] for row in dropped_rows(level, _WORKER_STATE["trace_from"])]
@@ -251,19 +257,23 @@ def _cut_shard(
     return all_stats
 
 
-PartTask = tuple[Shard, Rings | None, Path]  # shard, thinned rings to snap (or None), part file
+# A shard, what to cut it from (thinned rings to snap, a snapped level, or None for the levels
+# already in the worker), and its part file.
+PartTask = tuple[Shard, Rings | ZoomLevel | None, Path]
 
 
 def _write_part_task(task: PartTask) -> Path:
-    """Worker: one shard of a map into a part file, from the stored pyramid's levels or from
-    thinned rings handed over (snapped here, once per process and zoom)."""
-    shard, rings, target = task
-    levels: dict[int, ZoomLevel] = _WORKER_STATE.setdefault("levels", {})
+    """Worker: one shard of a map into a part file, from a snapped level handed over, from
+    thinned rings handed over (snapped here), or from the stored pyramid's levels."""
+    shard, geometry, target = task
+    levels: dict[int, ZoomLevel] = dict(_WORKER_STATE.get("levels", {}))
+    if isinstance(geometry, ZoomLevel):
+        levels[geometry.zoom] = geometry
+    elif isinstance(geometry, Rings):  # rings are handed over for a one-zoom shard
+        levels[shard.zooms[0]] = zoom_level(shard.zooms[0], geometry)
     for zoom in shard.zooms:
         if zoom not in levels:
-            if rings is None:
-                raise TilingError(f"zoom {zoom} is neither in the stored pyramid nor handed over")
-            levels[zoom] = zoom_level(zoom, rings)
+            raise TilingError(f"zoom {zoom} is neither in the stored pyramid nor handed over")
     with PartWriter(
         target, map_id=_WORKER_STATE["map_id"], shard=shard, digest=_WORKER_STATE["digest"]
     ) as writer:
@@ -377,25 +387,64 @@ def _write_parts(
     encode the zooms it has handed over.
     """
     parallel = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
-    tasks: Iterable[PartTask]
     if pyramid is not None:
         _WORKER_STATE["levels"] = load_pyramid(pyramid)
-        tasks = [(s, None, folder / f"{s.name}.part") for s in _local_shards(zooms, workers)]
-    else:
-        mercator = prepare_mercator(loaded.table.geometries)
-        # The two deepest zooms hold most of the work: each goes out in bands, and every
-        # worker that gets one of its bands snaps that zoom itself.
-        deep = sorted(zooms)[-2:] if parallel else []
-        tasks = (
-            (shard, rings, folder / f"{shard.name}.part")
-            for zoom, rings in thinned_levels(mercator, zooms)
-            for shard in _bands(zoom, workers if zoom in deep else 1)
-        )
+        tasks: list[PartTask] = [
+            (s, None, folder / f"{s.name}.part") for s in _local_shards(zooms, workers)
+        ]
+        if not parallel:
+            return [_write_part_task(task) for task in tasks]
+        with _fork_pool(workers) as pool:
+            return list(pool.map(_write_part_task, tasks))
+    levels = thinned_levels(prepare_mercator(loaded.table.geometries), zooms)
     if not parallel:
-        return [_write_part_task(task) for task in tasks]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(_write_part_task, tasks))
+        return [
+            _write_part_task((Shard(range(zoom, zoom + 1)), rings, folder / f"z{zoom}.part"))
+            for zoom, rings in levels
+        ]
+    with _fork_pool(workers) as pool:
+        return _write_parts_pipelined(pool, levels, sorted(zooms)[-2:], workers, folder)
+
+
+def _fork_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes forked from this one (they inherit ``_WORKER_STATE``)."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+
+
+def _write_parts_pipelined(
+    pool: ProcessPoolExecutor,
+    levels: Iterable[tuple[int, Rings]],
+    deep: list[int],
+    workers: int,
+    folder: Path,
+) -> list[Path]:
+    """Hand each zoom to the workers as soon as it is thinned.
+
+    A shallow zoom is one task (snap, cut, encode). A ``deep`` zoom (most of the work) is
+    snapped once by one worker; its bands of rows then go to all workers with the snapped
+    level, so no zoom is snapped twice.
+    """
+    parts: list[Future[Path]] = []
+    snapping: list[Future[ZoomLevel]] = []
+
+    def hand_out_bands(snapped: Iterable[Future[ZoomLevel]]) -> None:
+        for future in snapped:
+            level = future.result()
+            for shard in _bands(level.zoom, workers):
+                task = (shard, level, folder / f"{shard.name}.part")
+                parts.append(pool.submit(_write_part_task, task))
+
+    for zoom, rings in levels:
+        if zoom in deep:
+            snapping.append(pool.submit(zoom_level, zoom, rings))
+        else:
+            task = (Shard(range(zoom, zoom + 1)), rings, folder / f"z{zoom}.part")
+            parts.append(pool.submit(_write_part_task, task))
+        done = [future for future in snapping if future.done()]
+        hand_out_bands(done)
+        snapping = [future for future in snapping if future not in done]
+    hand_out_bands(as_completed(snapping))
+    return [future.result() for future in parts]
 
 
 def build_tiles(
@@ -416,7 +465,7 @@ def build_tiles(
         tile_folder = Path(tempfile.mkdtemp(prefix=".tiles.", dir=out_dir))
         try:
             _prepare_state(loaded)
-            _WORKER_STATE["tile_folder"] = tile_folder
+            _WORKER_STATE["tile_folder"] = TileFolder(tile_folder)
             try:
                 parts = _write_parts(loaded, zooms, workers, pyramid, Path(folder))
             finally:

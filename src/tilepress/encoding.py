@@ -1,6 +1,6 @@
 """Mapbox Vector Tile 2.1 encoding of prepared tile geometries.
 
-The command streams are built with numpy over all coordinates of a tile at once, down to their
+The command streams are built with numpy over all coordinates of many tiles at once, down to their
 packed varint bytes; Python only loops over rings, features and properties. Layer metadata
 (name, keys, values, extent, version) is serialized with the protobuf schema shipped with
 ``mapbox_vector_tile``. For valid input the output is byte for byte what
@@ -423,20 +423,31 @@ def encode_tile(layers: Mapping[str, Sequence[Feature]]) -> bytes:
     values keep their first-seen order; None properties are omitted. Empty layers, geometries
     that collapse on the integer grid and layers left without features are skipped.
     """
-    named = [(name, features) for name, features in layers.items() if features]
-    for name, _ in named:
-        if not name:
-            raise ValueError("a layer name cannot be empty")
-    # One pass over the geometries of all layers, then the layers one by one.
-    encoded = _encode_geometries([geometry for _, features in named for geometry, _ in features])
-    out: list[bytes] = []
+    return encode_tiles([layers])[0]
+
+
+def encode_tiles(tiles: Sequence[Mapping[str, Sequence[Feature]]]) -> list[bytes]:
+    """Encode many tiles (each as :func:`encode_tile` does) with one vectorized pass over the
+    geometries of all of them: a tile holds few features, so per-call overhead would rule."""
+    named_per_tile = [[(name, features) for name, features in t.items() if features] for t in tiles]
+    for named in named_per_tile:
+        for name, _ in named:
+            if not name:
+                raise ValueError("a layer name cannot be empty")
+    encoded = _encode_geometries(
+        [geometry for named in named_per_tile for _, features in named for geometry, _ in features]
+    )
+    result: list[bytes] = []
     done = 0
-    for name, features in named:
-        layer = _layer_bytes(name, features, encoded[done : done + len(features)])
-        done += len(features)
-        if layer is not None:
-            out += (_TILE_LAYER, _varint(len(layer)), layer)
-    return b"".join(out)
+    for named in named_per_tile:
+        out: list[bytes] = []
+        for name, features in named:
+            layer = _layer_bytes(name, features, encoded[done : done + len(features)])
+            done += len(features)
+            if layer is not None:
+                out += (_TILE_LAYER, _varint(len(layer)), layer)
+        result.append(b"".join(out))
+    return result
 
 
 def compress(data: bytes) -> bytes:

@@ -23,6 +23,10 @@ class Rings:
     ring_polygon: IntArray  # polygon of each ring (its first ring is the exterior)
     polygon_geometry: IntArray  # geometry (row) of each polygon
     count: int  # number of geometries
+    # Known from thinning (:func:`fixed_points` of these rings), else None: the point id of
+    # each vertex, and per point id whether the point must stay.
+    point_id: IntArray | None = None
+    fixed: NDArray[np.bool_] | None = None
 
     @classmethod
     def from_geometries(cls, geometries: NDArray[np.object_]) -> Rings:
@@ -152,18 +156,35 @@ def ring_neighbours(sizes: IntArray) -> tuple[IntArray, IntArray]:
     return previous, following
 
 
+def _mix(bits: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """MurmurHash3's 64-bit finalizer: every input bit reaches every output bit (coordinates
+    on an integer grid differ only in a few high bits, which a plain multiply would keep)."""
+    with np.errstate(over="ignore"):
+        bits = bits ^ (bits >> np.uint64(33))
+        bits *= np.uint64(0xFF51AFD7ED558CCD)
+        bits ^= bits >> np.uint64(33)
+        bits *= np.uint64(0xC4CEB9FE1A85EC53)
+        bits ^= bits >> np.uint64(33)
+    return bits
+
+
 def point_ids(xy: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
     """Ids of equal points: (sort order, id of each vertex, start of each id in the order).
 
-    Points are grouped by a 64-bit hash of their coordinates' bits (one integer sort); a
-    collision only makes two points look shared, which keeps more vertices, never fewer.
+    Points are grouped by a 64-bit hash of their coordinates' bits (one integer sort), then
+    checked: if two different points ever share a hash, they are sorted by their coordinates
+    instead, so equal ids always mean equal points.
     """
     bits = np.ascontiguousarray(xy + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
-    with np.errstate(over="ignore"):
-        key = bits[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ bits[:, 1]
+    key = _mix(_mix(bits[:, 0]) ^ bits[:, 1])
     order = np.argsort(key)
     sorted_key = key[order]
     new_group = np.r_[True, sorted_key[1:] != sorted_key[:-1]]
+    repeat = order[np.flatnonzero(~new_group)]  # each equal to the point sorted before it?
+    if (bits[repeat] != bits[order[np.flatnonzero(~new_group) - 1]]).any():  # a collision
+        order = np.lexsort((bits[:, 1], bits[:, 0]))
+        sorted_bits = bits[order]
+        new_group = np.r_[True, (sorted_bits[1:] != sorted_bits[:-1]).any(axis=1)]
     point = np.empty(len(xy), dtype=np.int64)
     point[order] = np.cumsum(new_group) - 1
     return order, point, np.flatnonzero(new_group)
@@ -182,7 +203,14 @@ def around_ring(values: NDArray[Any], sizes: IntArray) -> tuple[NDArray[Any], ND
 def fixed_points(rings: Rings) -> tuple[IntArray, NDArray[np.bool_]]:
     """Point id of each vertex, and per point whether it must stay: a junction of borders and
     coastlines (its neighbours differ between the rings using it, or more than two use it), or
-    its ring's anchor (lowest point id), so that no ring can lose all its vertices."""
+    its ring's anchor (lowest point id), so that no ring can lose all its vertices.
+
+    Rings that come out of :func:`thin_shared` carry both: thinning removes a point from every
+    ring at once, so what is a junction stays one, ids keep their order (the anchors stay),
+    and recomputing them would give the same answer.
+    """
+    if rings.point_id is not None and rings.fixed is not None:
+        return rings.point_id, rings.fixed
     order, point, group_start = point_ids(rings.xy)
     n_points = len(group_start)
     sizes = rings.sizes
@@ -238,20 +266,14 @@ def thin_shared(rings: Rings, area: float, rounds: int = 8) -> Rings:
         x, y, point, ring = x[keep], y[keep], point[keep], ring[keep]
         sizes = np.bincount(ring, minlength=len(sizes)).astype(np.int64)
     return Rings(
-        np.column_stack([x, y]), sizes, rings.ring_polygon, rings.polygon_geometry, rings.count
+        np.column_stack([x, y]),
+        sizes,
+        rings.ring_polygon,
+        rings.polygon_geometry,
+        rings.count,
+        point_id=point,
+        fixed=fixed,
     )
-
-
-def shared_edges(rings: Rings) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
-    """Every edge two different geometries share, once: (starts, ends, geometry a, geometry b).
-
-    Coastlines, clip edges and seams inside one geometry are left out. Edges count as shared
-    when both rings hold the same two vertices, so inputs must agree vertex for vertex (as a
-    coverage does after :func:`thin_shared` or snapping to one grid).
-    """
-    first, low, high = first_shared_edges(rings)
-    _previous, following = rings.neighbours()
-    return rings.xy[first], rings.xy[following[first]], low, high
 
 
 def first_shared_edges(rings: Rings) -> tuple[IntArray, IntArray, IntArray]:

@@ -27,8 +27,14 @@ import shapely
 from numpy.typing import NDArray
 
 from tilepress.archives import atomic_path
-from tilepress.generalize import Rings, around_ring, fixed_points, shared_edges, thin_shared
-from tilepress.projection import WEB_MERCATOR_HALF_WORLD, to_web_mercator
+from tilepress.generalize import (
+    Rings,
+    around_ring,
+    first_shared_edges,
+    fixed_points,
+    thin_shared,
+)
+from tilepress.projection import WEB_MERCATOR_HALF_WORLD, WEB_MERCATOR_MAX_LAT, to_web_mercator
 from tilepress.sources import polygonal
 
 log = logging.getLogger("tilepress")
@@ -295,16 +301,33 @@ def _merge_overlapping_parts(country: shapely.Geometry) -> shapely.Geometry:
 
 
 def grid_borders(countries: Geometries) -> tuple[Geometries, IntArray]:
-    """Land borders of a coverage whose neighbours share vertices: one line per pair."""
-    starts, ends, a, b = shared_edges(Rings.from_geometries(countries))
-    if len(starts) == 0:
+    """Land borders of a coverage whose neighbours share vertices: one line per pair.
+
+    Each shared edge is taken once, where it first occurs; runs of such edges that follow
+    one another around a ring between the same two countries become one line string, so no
+    line merging is needed.
+    """
+    rings = Rings.from_geometries(countries)
+    first, low, high = first_shared_edges(rings)
+    if len(first) == 0:
         return np.empty(0, dtype=object), np.empty((0, 2), dtype=np.int64)
-    pairs, pair_of_edge = np.unique(a * len(countries) + b, return_inverse=True)
-    order = np.argsort(pair_of_edge, kind="stable")
-    segments = shapely.linestrings(np.stack([starts, ends], axis=1)[order])
-    lines = shapely.line_merge(shapely.multilinestrings(segments, indices=pair_of_edge[order]))
+    in_ring_order = np.argsort(first)
+    first, pair = first[in_ring_order], (low * len(countries) + high)[in_ring_order]
+    _previous, following = rings.neighbours()
+    end = following[first]  # where each edge ends
+    new_run = np.r_[True, (first[1:] != end[:-1]) | (pair[1:] != pair[:-1])]
+    run = np.cumsum(new_run) - 1
+    last = np.flatnonzero(np.r_[new_run[1:], True])  # each run's last edge
+    # A run's points: the start of each of its edges, then the end of its last edge.
+    vertices = np.insert(first, last + 1, end[last])
+    run_of_point = np.insert(run, last + 1, run[last])
+    lines = shapely.linestrings(rings.xy[vertices], indices=run_of_point)
+    run_pair = pair[new_run]
+    by_pair = np.argsort(run_pair, kind="stable")
+    pairs, pair_of_run = np.unique(run_pair[by_pair], return_inverse=True)
+    borders = shapely.multilinestrings(lines[by_pair], indices=pair_of_run)
     rows = np.column_stack([pairs // len(countries), pairs % len(countries)]).astype(np.int64)
-    return lines, rows
+    return borders, rows
 
 
 def _wrap_copies(geometries: Geometries, zoom: int) -> tuple[Geometries, IntArray]:
@@ -552,8 +575,12 @@ def _traces(
 def prepare_mercator(geometries: Geometries) -> Geometries:
     """WGS 84 country polygons to valid Web Mercator polygons (clamped at +/-85.0511)."""
     mercator = to_web_mercator(geometries)
-    invalid = ~shapely.is_valid(mercator)
-    if invalid.any():
+    # Web Mercator maps each axis monotonically, so a valid polygon stays valid; only those
+    # clipped at the latitude limit can come out invalid.
+    _west, south, _east, north = shapely.bounds(geometries).T
+    clipped = np.flatnonzero((south < -WEB_MERCATOR_MAX_LAT) | (north > WEB_MERCATOR_MAX_LAT))
+    invalid = clipped[~shapely.is_valid(mercator[clipped])]
+    if len(invalid):
         mercator[invalid] = shapely.make_valid(mercator[invalid])
     return polygonal(mercator)
 
