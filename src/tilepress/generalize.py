@@ -226,13 +226,14 @@ def fixed_points(rings: Rings) -> tuple[IntArray, NDArray[np.bool_]]:
     return point, fixed
 
 
-def thin_shared(rings: Rings, area: float, rounds: int = 8) -> Rings:
+def thin_shared(rings: Rings, area: float, rounds: int = 8, min_removed: float = 0.0) -> Rings:
     """Drop small-triangle vertices (Visvalingam rounds) identically on both sides of borders.
 
     A vertex may go only if its triangle is smaller than ``area``, it is no junction of borders
     and coastlines, and every ring using it agrees; each round removes local minima only. Shared
     borders therefore stay vertex-for-vertex identical, which keeps the coverage valid for
-    :func:`shapely.coverage_simplify`, which then works on far fewer vertices.
+    :func:`shapely.coverage_simplify`, which then works on far fewer vertices. Thinning stops
+    after ``rounds``, or after a round that removed less than ``min_removed`` of the vertices.
     """
     if len(rings.xy) == 0:
         return rings
@@ -261,10 +262,13 @@ def thin_shared(rings: Rings, area: float, rounds: int = 8) -> Rings:
         kept_somewhere = np.zeros(n_points, dtype=bool)
         kept_somewhere[point[~remove]] = True
         keep = kept_somewhere[point]
-        if keep.all():
+        removed = len(keep) - np.count_nonzero(keep)
+        if removed == 0:
             break
         x, y, point, ring = x[keep], y[keep], point[keep], ring[keep]
         sizes = np.bincount(ring, minlength=len(sizes)).astype(np.int64)
+        if removed < min_removed * len(keep):
+            break
     return Rings(
         np.column_stack([x, y]),
         sizes,

@@ -46,6 +46,9 @@ WORLD = 2.0 * WEB_MERCATOR_HALF_WORLD
 # Generalization: vertices whose triangle is under (SIMPLIFY_UNITS tile units)^2 go, per zoom;
 # 9 square units is 1/28 of a square pixel on a 256-pixel tile, so the change never shows.
 SIMPLIFY_UNITS = 3.0
+# Thinning stops after a round that removes fewer vertices than this share: later rounds find
+# a handful each, and the next zoom's thinning picks up what is left.
+THIN_UNTIL_REMOVED = 0.002
 UNFOLD_ROUNDS = 4  # rounds of dropping vertices where rounding folded a ring over itself
 
 FloatArray = NDArray[np.float64]
@@ -96,7 +99,8 @@ def thinned_levels(mercator: Geometries, zooms: Sequence[int]) -> Iterator[tuple
     """
     rings = Rings.from_geometries(mercator)
     for zoom in sorted(zooms, reverse=True):
-        rings = thin_shared(rings, area=(SIMPLIFY_UNITS * tile_unit(zoom)) ** 2, rounds=12)
+        area = (SIMPLIFY_UNITS * tile_unit(zoom)) ** 2
+        rings = thin_shared(rings, area, rounds=12, min_removed=THIN_UNTIL_REMOVED)
         yield zoom, rings
 
 
