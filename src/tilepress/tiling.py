@@ -242,9 +242,18 @@ _SPOT = re.compile(r"\[(\S+) (\S+)\]")
 def _near(point: NDArray[np.complex128], spots: FloatArray) -> NDArray[np.bool_]:
     """Grid points within one unit (either axis) of any spot."""
     cells = np.rint(spots)[:, None, :] + np.array(list(itertools.product((-1, 0, 1), repeat=2)))
-    cells = cells.reshape(-1, 2)
-    found: NDArray[np.bool_] = np.isin(point, cells[:, 0] + 1j * cells[:, 1])
+    wanted = np.unique(_cell_keys(cells.reshape(-1, 2)))
+    keys = _cell_keys(point.view(np.float64).reshape(-1, 2))
+    at = np.minimum(np.searchsorted(wanted, keys), len(wanted) - 1)
+    found: NDArray[np.bool_] = wanted[at] == keys
     return found
+
+
+def _cell_keys(grid: FloatArray) -> IntArray:
+    """One integer per grid point (coordinates within +/-2**31)."""
+    cells = grid.astype(np.int64) + (1 << 31)
+    keys: IntArray = (cells[:, 0] << 32) | cells[:, 1]
+    return keys
 
 
 def repair_on_grid(geometries: Geometries) -> Geometries:
