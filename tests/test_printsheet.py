@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import itertools
 import logging
@@ -22,11 +23,13 @@ from PIL import Image
 
 from tilepress.config import HighlightGroup, MapSpec, PageSpec, PrintOptions, load_config
 from tilepress.errors import PrintError, ProjectionError, TilepressError
+from tilepress.printgeometry import drop_straight, rings_of
 from tilepress.printsheet import (
     PrintReport,
     Rings,
     build_print_sheet,
     colour_blind_difference,
+    plan_print_sheet,
     render_preview,
     thin_shared,
 )
@@ -267,6 +270,23 @@ def test_two_builds_are_byte_identical(spec: MapSpec, reference: Built, build: A
     first = hashlib.sha256(reference.pdf.read_bytes()).hexdigest()
     second = hashlib.sha256(again.pdf.read_bytes()).hexdigest()
     assert first == second
+
+
+def test_a_sheet_planned_before_reading_is_the_same_sheet(
+    spec: MapSpec, table: CountryTable, reference: Built, tmp_path: Path
+) -> None:
+    plan = plan_print_sheet(spec)  # what `tilepress step print` does while the source is read
+    report = build_print_sheet(
+        spec, table, resolve_highlights(spec, table), tmp_path / "planned.pdf", plan=plan
+    )
+    assert (tmp_path / "planned.pdf").read_bytes() == reference.pdf.read_bytes()
+    assert report.extent == reference.report.extent
+    with pytest.raises(ValueError, match="another map's or mode's"):
+        build_print_sheet(
+            spec, table, resolve_highlights(spec, table), tmp_path / "c.pdf", mode="cmyk", plan=plan
+        )
+    with pytest.raises(ValueError, match="auto"):
+        plan_print_sheet(dataclasses.replace(spec, extent="auto"))
 
 
 def test_red_next_to_orange_warns_without_changing_colours(
@@ -548,6 +568,63 @@ def test_thinning_keeps_shared_borders_identical() -> None:
     assert shapely.area(shapely.union_all(thinned)) == pytest.approx(1.0, rel=1e-3)
 
 
+EUROPE = ("FRA", "ESP", "AND", "PRT", "DEU", "BEL", "LUX", "NLD", "CHE", "ITA", "AUT", "LIE")
+EUROPE += ("SMR", "VAT", "MCO", "CZE", "POL", "SVN", "HRV", "HUN", "SVK")
+
+
+def test_thinning_a_real_coverage_keeps_it_a_coverage(table: CountryTable) -> None:
+    coverage = table.geometries[[table.codes.index(code) for code in EUROPE]]
+    assert shapely.coverage_is_valid(coverage)
+    rings = Rings.from_geometries(coverage)
+    for area, rounds in ((1e-5, 12), (1e-4, 3), (1e-3, 12), (1e-2, 30)):
+        thinned = thin_shared(rings, area=area, rounds=rounds)
+        assert len(thinned.xy) < len(rings.xy)
+        assert shapely.coverage_is_valid(thinned.to_geometries())  # borders still shared
+
+
+def test_rings_and_densifying_agree_with_shapely(table: CountryTable) -> None:
+    rows = [table.codes.index(code) for code in ("RUS", "FJI", "ITA", "LSO", "ZAF")]
+    geometries = np.concatenate(
+        [table.geometries[rows], [shapely.Polygon(), shapely.MultiPolygon()]]
+    )
+    rings = rings_of(geometries)
+    back = rings.to_geometries()
+    assert np.array_equal(shapely.get_coordinates(back), shapely.get_coordinates(geometries))
+    assert shapely.equals(back[: len(rows)], geometries[: len(rows)]).all()
+    assert shapely.is_empty(back[len(rows) :]).all()
+    for step in (0.05, 0.5, 5.0):
+        dense = rings.densified(step).to_geometries()
+        expected = shapely.segmentize(geometries, step)
+        counts = shapely.get_num_coordinates(dense)
+        assert np.array_equal(counts, shapely.get_num_coordinates(expected))
+        assert np.allclose(shapely.get_coordinates(dense), shapely.get_coordinates(expected))
+    # Many vertices are read in two halves (one in a helper thread): the same arrays.
+    world, alone = rings_of(table.geometries), Rings.from_geometries(table.geometries)
+    assert len(world.xy) > 400_000
+    for name in ("xy", "sizes", "ring_polygon", "polygon_geometry"):
+        assert np.array_equal(getattr(world, name), getattr(alone, name)), name
+
+
+def test_straight_vertices_go_and_shared_borders_stay() -> None:
+    # Two squares sharing the edge x = 2 (with points on it), a third below both: (2, 0) is
+    # where three countries meet, and lies on a straight line in the lower one.
+    left = shapely.Polygon([(0, 0), (1, 0), (2, 0), (2, 1), (2, 2), (2, 3), (0, 3), (0, 2)])
+    right = shapely.Polygon([(2, 0), (3, 0), (4, 0), (4, 3), (2, 3), (2, 2), (2, 1)])
+    below = shapely.Polygon([(0, 0), (0, -1), (4, -1), (4, 0), (3, 0), (2, 0), (1, 0)])
+    coverage = np.array([left, right, below], dtype=object)
+    assert shapely.coverage_is_valid(coverage)
+    rings = rings_of(coverage)
+    dropped = drop_straight(rings)
+    result = dropped.to_geometries()
+    assert len(dropped.xy) < len(rings.xy)
+    assert shapely.equals(result, coverage).all()  # the same outlines
+    assert shapely.coverage_is_valid(result)  # the shared border kept its vertices
+    kept = {tuple(point) for point in dropped.xy}
+    assert (2.0, 0.0) in kept and (2.0, 3.0) in kept  # junctions stay
+    assert (2.0, 1.0) not in kept and (0.0, 2.0) not in kept  # straight runs went
+    assert (1.0, 0.0) not in kept and (3.0, 0.0) not in kept  # ... on both sides alike
+
+
 # ---------------------------------------------------------------------------------------------
 # Print variant, graticule, scale, insets, SVG, fonts, layout
 
@@ -643,7 +720,7 @@ def test_graticule_is_drawn_under_the_land_inside_the_globe(
         page = pdf.pages[0]
         grid = [
             c
-            for c in page.curves
+            for c in [*page.curves, *page.lines]  # a straight parallel is one line segment
             if c["stroke"] and np.allclose(c["stroking_color"], line, atol=2e-3)
         ]
         pieces = [piece for curve in grid for piece in subpaths(curve)]
@@ -861,6 +938,7 @@ def test_step_print_writes_pdf_and_svg(spec: MapSpec, tmp_path: Path) -> None:
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert gc.isenabled()  # the step switches the collector off only while it runs
     assert (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF")
     assert b"<svg" in (tmp_path / "a.svg").read_bytes()[:200]
     assert "TrimBox" in pdf_boxes(tmp_path / "a.pdf")

@@ -7,17 +7,16 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pmtiles.tile import Compression, TileType, zxy_to_tileid
-from pmtiles.writer import Writer
+from typing import TYPE_CHECKING, Any
 
 from tilepress.errors import TilingError
+
+if TYPE_CHECKING:
+    import sqlite3
 
 TileKey = tuple[int, int, int]
 
@@ -216,6 +215,8 @@ def write_mbtiles_stream(
     Identical tiles are stored once (map/images schema); only their digests are kept. The
     same sequence of tiles always gives the same bytes, however it was produced.
     """
+    import sqlite3  # here, not at the top: the print step writes through this module too
+
     counts = ArchiveCounts()
     with atomic_path(target) as temporary:
         temporary.unlink()
@@ -277,6 +278,8 @@ def _e7(value: float) -> int:
 
 def write_pmtiles(tiles: Mapping[TileKey, bytes], meta: TilesetMetadata, target: Path) -> None:
     """Write a PMTiles v3 archive (Hilbert order, identical tiles shared, run-lengths)."""
+    from pmtiles.tile import zxy_to_tileid
+
     ordered = sorted((zxy_to_tileid(z, x, y), data) for (z, x, y), data in tiles.items())
     write_pmtiles_stream(ordered, meta, target)
 
@@ -289,6 +292,9 @@ def write_pmtiles_stream(
     Tile data goes to a temporary file as it comes (the writer keeps one small directory
     entry per run of tiles); identical tiles are shared. Returns the number of tiles.
     """
+    from pmtiles.tile import Compression, TileType
+    from pmtiles.writer import Writer
+
     west, south, east, north = meta.bounds
     lon, lat, zoom = meta.center
     header = {

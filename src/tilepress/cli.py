@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import logging
 import os
-import subprocess
 import sys
-from collections.abc import Callable
-from functools import wraps
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache, wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
@@ -23,6 +25,9 @@ from tilepress.config import (
     read_config_file,
 )
 from tilepress.errors import ConfigError, TilepressError
+
+if TYPE_CHECKING:
+    from tilepress.printsheet import PrintReport
 
 log = logging.getLogger("tilepress")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,6 +85,8 @@ def run(
 
     Extra arguments after `--` go to Snakemake unchanged (e.g. `-- --executor slurm`).
     """
+    import subprocess  # here, not at the top: the workflow's steps never start a process
+
     load_config(configfile)  # fail fast, with every problem listed
     command = [
         sys.executable,
@@ -334,6 +341,26 @@ def step_style(spec_json: str, source_path: Path | None, out_dir: Path) -> None:
     build_style(load_map(_spec(spec_json), source_path), out_dir)
 
 
+@contextmanager
+def _short_process() -> Iterator[None]:
+    """A step that lives a second: the cyclic garbage collector is off while it runs (its
+    imports and drawing leave no garbage worth the 40 ms of collections they trigger) and,
+    through ``atexit``, skips the collection of every object when the interpreter ends."""
+    _freeze_objects_at_exit()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@lru_cache(maxsize=1)
+def _freeze_objects_at_exit() -> None:
+    atexit.register(gc.freeze)
+
+
 @step.command("print")
 @spec_option
 @source_option
@@ -357,20 +384,8 @@ def step_print(
     spec_json: str, source_path: Path | None, out_pdf: Path, mode: str, out_svg: Path | None
 ) -> None:
     """The print sheet PDF (and, with --svg, an SVG of the map)."""
-    from tilepress.printsheet import build_print_sheet
-    from tilepress.sources import read_countries, resolve_highlights
-
-    spec = _spec(spec_json)  # the tiling modules are not imported: a faster start
-    table = read_countries(spec.source, source_path)
-    # The print sheet logs its own warnings (colour-blind safety, dropped labels).
-    report = build_print_sheet(
-        spec,
-        table,
-        resolve_highlights(spec, table),
-        out_pdf,
-        mode="cmyk" if mode == "cmyk" else "rgb",
-        svg=out_svg,
-    )
+    with _short_process():
+        report = _print_sheet(spec_json, source_path, out_pdf, mode, out_svg)
     log.info(
         "%s: %s, %.0f kB, %d vertices, %.2f s",
         report.map_id,
@@ -378,6 +393,40 @@ def step_print(
         report.file_size / 1000,
         report.vertices,
         report.seconds,
+    )
+
+
+def _print_sheet(
+    spec_json: str, source_path: Path | None, out_pdf: Path, mode: str, out_svg: Path | None
+) -> PrintReport:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tilepress.sources import read_countries, resolve_highlights
+
+    spec = _spec(spec_json)  # the tiling modules are not imported: a faster start
+    colours: Literal["rgb", "cmyk"] = "cmyk" if mode == "cmyk" else "rgb"
+    # Reading the source is mostly GEOS and hashing, which release the GIL: it runs beside the
+    # pure-Python start of the drawing (importing reportlab, parsing the bundled fonts, and
+    # laying out the page unless the extent is fitted to the countries).
+    plan, planning_error = None, None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(read_countries, spec.source, source_path)
+        from tilepress.printfonts import register_fonts
+        from tilepress.printsheet import build_print_sheet, plan_print_sheet
+
+        register_fonts()  # planning needs them too; an `auto` extent waits for the countries
+        if spec.extent != "auto":
+            try:
+                plan = plan_print_sheet(spec, mode=colours)
+            except TilepressError as error:  # reported after the source's own errors
+                planning_error = error
+        table = reading.result()
+    highlighting = resolve_highlights(spec, table)
+    if planning_error is not None:
+        raise planning_error
+    # The print sheet logs its own warnings (colour-blind safety, dropped labels).
+    return build_print_sheet(
+        spec, table, highlighting, out_pdf, mode=colours, svg=out_svg, plan=plan
     )
 
 

@@ -30,26 +30,25 @@ class Rings:
 
     @classmethod
     def from_geometries(cls, geometries: NDArray[np.object_]) -> Rings:
-        """Flatten Polygons and MultiPolygons (empty ones allowed)."""
-        kind, coords, offsets = shapely.to_ragged_array(geometries, include_z=False)
-        if kind == shapely.GeometryType.POLYGON:
-            ring_offsets, polygon_rings = offsets
-            geometry_polygons = np.arange(len(geometries) + 1)
-        else:
-            ring_offsets, polygon_rings, geometry_polygons = offsets
-        closing = np.asarray(ring_offsets[1:], dtype=np.int64) - 1
+        """Flatten Polygons and MultiPolygons (empty ones allowed).
+
+        Through :func:`shapely.get_parts` and :func:`shapely.get_rings` rather than
+        :func:`shapely.to_ragged_array`, whose ``np.unique`` imports ``numpy.ma`` (30 ms of a
+        short step's start).
+        """
+        parts, geometry_of_part = shapely.get_parts(geometries, return_index=True)
+        filled = ~shapely.is_empty(parts)
+        parts, geometry_of_part = parts[filled], geometry_of_part[filled]
+        rings, polygon_of_ring = shapely.get_rings(parts, return_index=True)
+        counts = shapely.get_num_coordinates(rings).astype(np.int64)
+        coords = shapely.get_coordinates(rings)
         keep = np.ones(len(coords), dtype=bool)
-        keep[closing] = False
-        rings_per_polygon = np.diff(polygon_rings)
-        polygon_geometry = np.repeat(
-            np.arange(len(geometry_polygons) - 1), np.diff(geometry_polygons)
-        )
-        non_empty = rings_per_polygon > 0  # an empty Polygon arrives as a polygon without rings
+        keep[np.cumsum(counts) - 1] = False  # the closing repeat of each ring
         return cls(
             xy=np.ascontiguousarray(coords[keep], dtype=np.float64),
-            sizes=np.diff(ring_offsets).astype(np.int64) - 1,
-            ring_polygon=np.repeat(np.arange(int(non_empty.sum())), rings_per_polygon[non_empty]),
-            polygon_geometry=polygon_geometry[non_empty].astype(np.int64),
+            sizes=counts - 1,
+            ring_polygon=polygon_of_ring.astype(np.int64),
+            polygon_geometry=geometry_of_part.astype(np.int64),
             count=len(geometries),
         )
 
@@ -71,23 +70,36 @@ class Rings:
         """Split every edge longer than ``step`` evenly (as :func:`shapely.segmentize` does).
 
         New points are computed from the edge's lexicographically smaller end, so a border
-        shared by two rings (walked in opposite directions) gets bit-identical points.
+        shared by two rings (walked in opposite directions) gets bit-identical points. Only
+        the long edges are touched: with fine data that is one pass over the edge lengths.
         """
-        _previous, following = self.neighbours()
-        start, end = self.xy, self.xy[following]
-        delta = end - start
-        pieces = np.maximum(np.ceil(np.hypot(delta[:, 0], delta[:, 1]) / step), 1).astype(np.int64)
-        if (pieces == 1).all():
+        if len(self.xy) == 0:
             return self
-        source = np.repeat(np.arange(len(self.xy)), pieces)
-        step_number = np.arange(len(source)) - (np.cumsum(pieces) - pieces)[source]
+        _previous, following = self.neighbours()
+        delta = self.xy[following] - self.xy
+        squared = delta[:, 0] * delta[:, 0] + delta[:, 1] * delta[:, 1]
+        long_edges = np.flatnonzero(squared > step * step * 0.999999)  # the rest stay whole
+        if len(long_edges) == 0:
+            return self
+        start, end = self.xy[long_edges], self.xy[following[long_edges]]
+        pieces = np.maximum(
+            np.ceil(np.hypot(delta[long_edges, 0], delta[long_edges, 1]) / step), 1
+        ).astype(np.int64)
+        extra = pieces - 1  # new points after each long edge's first vertex
+        source = np.repeat(np.arange(len(long_edges)), extra)
+        step_number = np.arange(len(source)) - (np.cumsum(extra) - extra)[source] + 1
         swap = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
         low = np.where(swap[:, None], end, start)[source]
         high = np.where(swap[:, None], start, end)[source]
         counted = np.where(swap[source], pieces[source] - step_number, step_number)
-        xy = low + (counted / pieces[source])[:, None] * (high - low)
-        xy[step_number == 0] = self.xy  # the original vertices stay exact
-        sizes = np.bincount(self.ring_of_vertex[source], minlength=len(self.sizes))
+        new_points = low + (counted / pieces[source])[:, None] * (high - low)
+        per_vertex = np.ones(len(self.xy), dtype=np.int64)
+        per_vertex[long_edges] = pieces
+        position = np.cumsum(per_vertex) - per_vertex  # output row of each original vertex
+        xy = np.empty((int(per_vertex.sum()), 2))
+        xy[position] = self.xy
+        xy[position[long_edges][source] + step_number] = new_points
+        sizes = np.bincount(self.ring_of_vertex, weights=per_vertex, minlength=len(self.sizes))
         return Rings(
             xy, sizes.astype(np.int64), self.ring_polygon, self.polygon_geometry, self.count
         )
@@ -171,21 +183,35 @@ def _mix(bits: NDArray[np.uint64]) -> NDArray[np.uint64]:
 def point_ids(xy: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
     """Ids of equal points: (sort order, id of each vertex, start of each id in the order).
 
-    Points are grouped by a 64-bit hash of their coordinates' bits (one integer sort), then
-    checked: if two different points ever share a hash, they are sorted by their coordinates
-    instead, so equal ids always mean equal points.
+    Points are grouped by a 64-bit hash of their coordinates' bits, sorted as values with each
+    vertex's index in the low bits (cheaper than an argsort), then checked: if two different
+    points ever share a group, they are sorted by their coordinates instead, so equal ids
+    always mean equal points.
     """
+    n = len(xy)
     bits = np.ascontiguousarray(xy + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
     key = _mix(_mix(bits[:, 0]) ^ bits[:, 1])
-    order = np.argsort(key)
-    sorted_key = key[order]
-    new_group = np.r_[True, sorted_key[1:] != sorted_key[:-1]]
-    repeat = order[np.flatnonzero(~new_group)]  # each equal to the point sorted before it?
-    if (bits[repeat] != bits[order[np.flatnonzero(~new_group) - 1]]).any():  # a collision
+    index_bits = max(n.bit_length(), 1)
+    if index_bits <= 32:
+        mask = np.uint64((1 << index_bits) - 1)
+        key &= ~mask
+        key |= np.arange(n, dtype=np.uint64)
+        key.sort()
+        order = (key & mask).astype(np.int64)
+        key &= ~mask
+        sorted_key = key
+    else:
+        order = np.argsort(key)
+        sorted_key = key[order]
+    new_group = np.empty(n, dtype=bool)
+    new_group[:1] = True
+    np.not_equal(sorted_key[1:], sorted_key[:-1], out=new_group[1:])
+    repeat = np.flatnonzero(~new_group)  # each equal to the point sorted before it?
+    if (bits[order[repeat]] != bits[order[repeat - 1]]).any():  # a collision
         order = np.lexsort((bits[:, 1], bits[:, 0]))
         sorted_bits = bits[order]
         new_group = np.r_[True, (sorted_bits[1:] != sorted_bits[:-1]).any(axis=1)]
-    point = np.empty(len(xy), dtype=np.int64)
+    point = np.empty(n, dtype=np.int64)
     point[order] = np.cumsum(new_group) - 1
     return order, point, np.flatnonzero(new_group)
 
@@ -211,19 +237,27 @@ def fixed_points(rings: Rings) -> tuple[IntArray, NDArray[np.bool_]]:
     """
     if rings.point_id is not None and rings.fixed is not None:
         return rings.point_id, rings.fixed
-    order, point, group_start = point_ids(rings.xy)
-    n_points = len(group_start)
-    sizes = rings.sizes
-    point_before, point_after = around_ring(point, sizes)
-    pair = (
-        np.minimum(point_before, point_after) * n_points + np.maximum(point_before, point_after)
-    )[order]
-    uses = np.diff(np.r_[group_start, len(order)])
-    fixed = (np.minimum.reduceat(pair, group_start) != np.maximum.reduceat(pair, group_start)) | (
-        uses > 2
-    )
-    fixed[np.minimum.reduceat(point, (np.cumsum(sizes) - sizes)[sizes > 0])] = True  # anchors
+    point, fixed = junctions(rings)
+    starts = (np.cumsum(rings.sizes) - rings.sizes)[rings.sizes > 0]
+    fixed[np.minimum.reduceat(point, starts)] = True  # anchors
     return point, fixed
+
+
+def junctions(rings: Rings) -> tuple[IntArray, NDArray[np.bool_]]:
+    """Point id of each vertex, and per point whether it is a junction of borders and
+    coastlines: used by more than two rings, or by two with other neighbours in each."""
+    order, point, group_start = point_ids(rings.xy)
+    point_before, point_after = around_ring(point, rings.sizes)
+    uses = np.diff(np.r_[group_start, len(order)])
+    junction: NDArray[np.bool_] = uses > 2
+    twice = np.flatnonzero(uses == 2)
+    one, other = order[group_start[twice]], order[group_start[twice] + 1]
+    low_one = np.minimum(point_before[one], point_after[one])
+    low_other = np.minimum(point_before[other], point_after[other])
+    high_one = np.maximum(point_before[one], point_after[one])
+    high_other = np.maximum(point_before[other], point_after[other])
+    junction[twice] = (low_one != low_other) | (high_one != high_other)
+    return point, junction
 
 
 def thin_shared(rings: Rings, area: float, rounds: int = 8, min_removed: float = 0.0) -> Rings:
@@ -234,50 +268,102 @@ def thin_shared(rings: Rings, area: float, rounds: int = 8, min_removed: float =
     borders therefore stay vertex-for-vertex identical, which keeps the coverage valid for
     :func:`shapely.coverage_simplify`, which then works on far fewer vertices. Thinning stops
     after ``rounds``, or after a round that removed less than ``min_removed`` of the vertices.
+
+    Every round works in the same few buffers: on half a million vertices, fresh arrays would
+    cost more in page faults than the arithmetic.
     """
     if len(rings.xy) == 0:
         return rings
-    point, fixed = fixed_points(rings)
-    n_points = len(fixed)
-    sizes = rings.sizes
-
-    x, y, ring = rings.xy[:, 0].copy(), rings.xy[:, 1].copy(), rings.ring_of_vertex
+    point_id, fixed = fixed_points(rings)
+    n = len(point_id)
+    # x, y and four work rows of floats; point ids and a spare row. Rows trade roles as the
+    # vertices get fewer, so no round allocates a large array.
+    floats = list(np.empty((6, n)))
+    ints = list(np.empty((2, n), dtype=np.int64))
+    floats[0][:], floats[1][:], ints[0][:] = rings.xy[:, 0], rings.xy[:, 1], point_id
+    sizes = rings.sizes.copy()
+    filled = sizes > 0
+    m = n
     for _round in range(rounds):
-        x_before, x_after = around_ring(x, sizes)
-        y_before, y_after = around_ring(y, sizes)
-        triangle = 0.5 * np.abs((x_before - x) * (y_after - y) - (y_before - y) * (x_after - x))
-        blocked = fixed.copy()
-        blocked[point[(triangle >= area) | (sizes[ring] < 5)]] = True
-        free = ~blocked[point]
-        effective = np.where(free, triangle, np.inf)
-        remove = free
-        point_before, point_after = around_ring(point, sizes)
-        for other_effective, other_point in zip(
-            around_ring(effective, sizes), (point_before, point_after), strict=True
-        ):
-            # strict local minimum, ties broken by point id
-            remove &= (effective < other_effective) | (
-                (effective == other_effective) & (point < other_point)
-            )
-        kept_somewhere = np.zeros(n_points, dtype=bool)
-        kept_somewhere[point[~remove]] = True
-        keep = kept_somewhere[point]
-        removed = len(keep) - np.count_nonzero(keep)
-        if removed == 0:
+        ends = np.cumsum(sizes)[filled] - 1
+        starts = ends - sizes[filled] + 1
+        keep = ~_round_removes(floats, ints[0][:m], sizes, starts, ends, fixed, 2.0 * area)
+        kept = int(np.count_nonzero(keep))
+        if kept == m:
             break
-        x, y, point, ring = x[keep], y[keep], point[keep], ring[keep]
-        sizes = np.bincount(ring, minlength=len(sizes)).astype(np.int64)
-        if removed < min_removed * len(keep):
+        sizes[filled] -= np.add.reduceat((~keep).view(np.int8), starts, dtype=np.int64)
+        np.compress(keep, floats[0][:m], out=floats[2][:kept])
+        np.compress(keep, floats[1][:m], out=floats[3][:kept])
+        np.compress(keep, ints[0][:m], out=ints[1][:kept])
+        floats[0], floats[1], floats[2], floats[3] = floats[2], floats[3], floats[0], floats[1]
+        ints[0], ints[1] = ints[1], ints[0]
+        removed, m = m - kept, kept
+        if removed < min_removed * m:
             break
     return Rings(
-        np.column_stack([x, y]),
+        np.column_stack([floats[0][:m], floats[1][:m]]),
         sizes,
         rings.ring_polygon,
         rings.polygon_geometry,
         rings.count,
-        point_id=point,
+        point_id=ints[0][:m].copy(),
         fixed=fixed,
     )
+
+
+def _round_removes(
+    floats: list[FloatArray],
+    point: IntArray,
+    sizes: IntArray,
+    starts: IntArray,
+    ends: IntArray,
+    fixed: NDArray[np.bool_],
+    limit: float,
+) -> NDArray[np.bool_]:
+    """One round of :func:`thin_shared`: which of the ``m = len(point)`` vertices (x and y in
+    ``floats[0]``, ``floats[1]``; ``floats[2:]`` are work rows) go. ``limit`` is twice the
+    area: each vertex's doubled triangle comes from the vectors to its previous vertex and
+    from its next vertex back to it, both rows of one array."""
+    m = len(point)
+    x, y = floats[0][:m], floats[1][:m]
+    to_x, to_y, cross, other = (row[:m] for row in floats[2:])
+    np.subtract(x[:-1], x[1:], out=to_x[1:])  # previous vertex minus this one
+    to_x[starts] = x[ends] - x[starts]
+    np.subtract(y[:-1], y[1:], out=to_y[1:])
+    to_y[starts] = y[ends] - y[starts]
+    np.multiply(to_y[:-1], to_x[1:], out=cross[:-1])  # ... times the next vertex's vector
+    cross[ends] = to_y[ends] * to_x[starts]
+    np.multiply(to_x[:-1], to_y[1:], out=other[:-1])
+    other[ends] = to_x[ends] * to_y[starts]
+    np.abs(np.subtract(cross, other, out=cross), out=cross)  # twice the triangle
+    stop = cross >= limit
+    stop |= np.repeat(sizes < 5, sizes)
+    blocked = fixed.copy()
+    blocked[point[stop]] = True
+    free = ~blocked[point]
+    effective = other
+    effective.fill(np.inf)
+    np.copyto(effective, cross, where=free)
+    # A strict local minimum goes, ties broken by point id. Every ring using a point decides
+    # alike: a free point is no junction, so its rings hold it between the same two points,
+    # whose own triangles agree by the same token.
+    remove: NDArray[np.bool_] = free
+    below = np.empty(m, dtype=bool)
+    below[1:] = _below(effective[1:], effective[:-1], point[1:], point[:-1])
+    below[starts] = _below(effective[starts], effective[ends], point[starts], point[ends])
+    remove &= below
+    below[:-1] = _below(effective[:-1], effective[1:], point[:-1], point[1:])
+    below[ends] = _below(effective[ends], effective[starts], point[ends], point[starts])
+    remove &= below
+    return remove
+
+
+def _below(
+    value: FloatArray, other: FloatArray, point: IntArray, other_point: IntArray
+) -> NDArray[np.bool_]:
+    """``value < other``, ties broken by the lower point id."""
+    result: NDArray[np.bool_] = (value < other) | ((value == other) & (point < other_point))
+    return result
 
 
 def first_shared_edges(rings: Rings) -> tuple[IntArray, IntArray, IntArray]:

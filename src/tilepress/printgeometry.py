@@ -9,6 +9,8 @@ point, formatted with numpy into PDF path operators or SVG path data.
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,12 +20,19 @@ from numpy.typing import NDArray
 from pyproj import Transformer
 
 from tilepress.errors import PrintError, ProjectionError
-from tilepress.generalize import Rings, first_shared_edges, thin_shared
+from tilepress.generalize import (
+    Rings,
+    around_ring,
+    first_shared_edges,
+    junctions,
+    thin_shared,
+)
 from tilepress.projection import (
     Extent,
     PrintProjection,
     extent_outline,
     project_outline,
+    transformer,
     wrap_and_clip,
 )
 from tilepress.sources import polygonal
@@ -43,11 +52,6 @@ GRATICULE_STEPS = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0)
 
 # ---------------------------------------------------------------------------------------------
 # Frame
-
-
-@lru_cache(maxsize=16)
-def transformer(source: str, target: str) -> Transformer:
-    return Transformer.from_crs(source, target, always_xy=True)
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,50 @@ def _lonlat_box(frame: Box, proj: PrintProjection) -> Extent | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# A second thread for the work that releases the GIL (PROJ, sorting)
+
+PARALLEL_MIN = 100_000  # points below which one thread is quicker
+_per_thread = threading.local()
+
+
+@lru_cache(maxsize=1)
+def helper_thread() -> ThreadPoolExecutor:
+    """One helper thread: the print step splits its largest PROJ, sorting and zlib calls in
+    two, which halves them where a second core is free and costs next to nothing where not."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tilepress-print")
+
+
+def helper_transformer(crs: str) -> Transformer:
+    """The helper thread's own transformer from lon/lat to ``crs`` (a pyproj transformer
+    serves one thread at a time; one made in each thread lets two run at once). Call it
+    through :func:`helper_thread`, early, so it is ready when :func:`project` needs it."""
+    cache: dict[str, Transformer] = _per_thread.__dict__.setdefault("transformers", {})
+    if crs not in cache:
+        cache[crs] = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    return cache[crs]
+
+
+def _project_in_helper(crs: str, x: FloatArray, y: FloatArray) -> None:
+    helper_transformer(crs).transform(x, y, errcheck=False, inplace=True)
+
+
+def project(lon: FloatArray, lat: FloatArray, crs: str) -> tuple[FloatArray, FloatArray]:
+    """Longitudes and latitudes (new arrays) projected to ``crs``; a large array in two
+    halves, one in the helper thread (every point on its own: the same numbers)."""
+    x = np.array(lon, dtype=np.float64)  # contiguous copies, projected in place
+    y = np.array(lat, dtype=np.float64)
+    here = transformer("EPSG:4326", crs)
+    if len(x) < PARALLEL_MIN:
+        here.transform(x, y, errcheck=False, inplace=True)
+        return x, y
+    half = len(x) // 2
+    first = helper_thread().submit(_project_in_helper, crs, x[:half], y[:half])
+    here.transform(x[half:], y[half:], errcheck=False, inplace=True)
+    first.result()
+    return x, y
+
+
+# ---------------------------------------------------------------------------------------------
 # Rings: polygons as flat numpy arrays
 
 
@@ -169,6 +217,30 @@ def polygonal_or_empty(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
     result = polygonal(geometries)
     result[shapely.is_empty(result)] = shapely.MultiPolygon()
     return result
+
+
+def rings_of(geometries: NDArray[np.object_]) -> Rings:
+    """:meth:`Rings.from_geometries`, many vertices in two halves, one in the helper thread
+    (GEOS releases the GIL)."""
+    per_geometry = shapely.get_num_coordinates(geometries)
+    if per_geometry.sum() < 2 * PARALLEL_MIN:
+        return Rings.from_geometries(geometries)
+    cumulative = np.cumsum(per_geometry)
+    half = int(np.searchsorted(cumulative, cumulative[-1] / 2))
+    first = helper_thread().submit(Rings.from_geometries, geometries[:half])
+    second = Rings.from_geometries(geometries[half:])
+    one = first.result()
+    return Rings(
+        xy=np.concatenate([one.xy, second.xy]),
+        sizes=np.concatenate([one.sizes, second.sizes]),
+        ring_polygon=np.concatenate(
+            [one.ring_polygon, second.ring_polygon + len(one.polygon_geometry)]
+        ),
+        polygon_geometry=np.concatenate(
+            [one.polygon_geometry, second.polygon_geometry + one.count]
+        ),
+        count=len(geometries),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,6 +276,7 @@ def map_geometry(
     geometries: NDArray[np.object_], proj: PrintProjection, frame: ProjectedFrame
 ) -> MapGeometry:
     """Clip, wrap, densify, project, generalize and clip the countries to the frame."""
+    helper_thread().submit(helper_transformer, proj.crs)  # made while the rings are read
     if proj.is_world:  # all longitudes, but only the extent's latitudes (the globe outline)
         box: Extent | None = (
             proj.lon_0 - 180.0,
@@ -214,27 +287,31 @@ def map_geometry(
     else:
         box = _lonlat_box(frame.projected, proj)
     wrapped = polygonal_or_empty(wrap_and_clip(geometries, proj.lon_0, box))
-    rings = Rings.from_geometries(wrapped).densified(DENSIFY_DEGREES)
+    rings = rings_of(wrapped).densified(DENSIFY_DEGREES)
     lon = np.clip(
         rings.xy[:, 0],
         proj.lon_0 - 180.0 + EDGE_INSET_DEGREES,
         proj.lon_0 + 180.0 - EDGE_INSET_DEGREES,
     )  # see _inside_window
-    x, y = transformer("EPSG:4326", proj.crs).transform(lon, rings.xy[:, 1], errcheck=False)
+    x, y = project(lon, rings.xy[:, 1], proj.crs)
     rings.xy = np.column_stack([x, y])
-    finite = np.asarray(np.isfinite(rings.xy).all(axis=1), dtype=bool)
-    dropped = int((~finite).sum())
+    finite = np.isfinite(x)
+    finite &= np.isfinite(y)
+    dropped = len(finite) - int(np.count_nonzero(finite))
     if dropped:
         rings = rings.keep_vertices(finite)
+        x, y = rings.xy[:, 0], rings.xy[:, 1]
     tolerance = SIMPLIFY_MM / 25.4 * 72.0 / frame.scale
     fx0, fy0, fx1, fy1 = frame.projected
     margin = 0.02 * max(fx1 - fx0, fy1 - fy0)
     near_box = (fx0 - margin, fy0 - margin, fx1 + margin, fy1 + margin)
-    low, high = np.array(near_box[:2]), np.array(near_box[2:])
-    if len(rings.xy) and not (
-        (rings.xy.min(axis=0) >= low).all() and (rings.xy.max(axis=0) <= high).all()
+    if len(x) and not (
+        x.min() >= near_box[0]
+        and y.min() >= near_box[1]
+        and x.max() <= near_box[2]
+        and y.max() <= near_box[3]
     ):
-        rings = Rings.from_geometries(clip_outside(rings.to_geometries(), near_box))
+        rings = rings_of(clip_outside(rings.to_geometries(), near_box))
     thinned = thin_shared(rings, area=tolerance**2, rounds=12)
     clipped = clip_outside(polygonal_or_empty(thinned.to_geometries()), frame.projected)
     oriented = shapely.orient_polygons(clipped, exterior_cw=False)
@@ -246,14 +323,43 @@ def map_geometry(
 
 def page_rings(geometries: NDArray[np.object_], frame: Box) -> Rings:
     """Rings in integer tenths of a point inside the frame, repeated points dropped."""
-    rings = Rings.from_geometries(geometries)
+    rings = rings_of(geometries)
     xy = np.rint(rings.xy * 10.0)
     xy[:, 0] = np.clip(xy[:, 0], math.ceil(frame[0] * 10), math.floor(frame[2] * 10))
     xy[:, 1] = np.clip(xy[:, 1], math.ceil(frame[1] * 10), math.floor(frame[3] * 10))
     rings.xy = xy
     previous, _following = rings.neighbours()
     repeated = (xy == xy[previous]).all(axis=1)
-    return rings.keep_vertices(~repeated)
+    return drop_straight(rings.keep_vertices(~repeated))
+
+
+def drop_straight(rings: Rings) -> Rings:
+    """Leave out the vertices lying on the straight line between their two neighbours (on the
+    integer grid of the page, where that test is exact): the outlines stay the same, point for
+    point. A vertex of several rings goes only inside a shared border (the same neighbours in
+    both rings), so shared borders stay identical; every ring keeps at least three vertices.
+    """
+    if len(rings.xy) == 0:
+        return rings
+    sizes = rings.sizes
+    x_before, x_after = around_ring(rings.xy[:, 0], sizes)
+    y_before, y_after = around_ring(rings.xy[:, 1], sizes)
+    x_before -= rings.xy[:, 0]
+    x_after -= rings.xy[:, 0]
+    y_before -= rings.xy[:, 1]
+    y_after -= rings.xy[:, 1]
+    straight = x_before * y_after == y_before * x_after  # exact: integers below 2**26
+    straight &= x_before * x_after + y_before * y_after < 0  # the neighbours on either side
+    if not straight.any():
+        return rings
+    point, stays = junctions(rings)  # junctions stay
+    stays[point[~straight]] = True
+    drop = ~stays[point]
+    left = np.bincount(rings.ring_of_vertex[~drop], minlength=len(sizes))
+    if (left < 3).any():  # such a ring keeps all its vertices, and so do the rings it touches
+        stays[point[np.repeat(left < 3, sizes)]] = True
+        drop = ~stays[point]
+    return rings.keep_vertices(~drop)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,4 +530,14 @@ def graticule_lines(
         tenths[:, 1], math.ceil(frame.page[1] * 10), math.floor(frame.page[3] * 10)
     )
     moves = np.r_[True, index[1:] != index[:-1]]
-    return tenths, moves
+    # Parallels are straight in many projections: keep only the vertices where a line bends.
+    middle = ~moves[1:-1] & ~moves[2:]  # neither a line's first nor its last vertex
+    before, here, after = tenths[:-2], tenths[1:-1], tenths[2:]
+    to_before, to_after = before - here, after - here
+    straight = (
+        middle
+        & (to_before[:, 0] * to_after[:, 1] == to_before[:, 1] * to_after[:, 0])
+        & ((to_before * to_after).sum(axis=1) < 0)
+    )
+    keep = np.r_[True, ~straight, True] if len(tenths) > 2 else np.ones(len(tenths), dtype=bool)
+    return tenths[keep], moves[keep]

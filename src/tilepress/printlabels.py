@@ -15,9 +15,9 @@ from pyproj.exceptions import ProjError
 from tilepress.config import MapSpec
 from tilepress.printcolor import FRAME_GREY, INK, WHITE, Mode, pdf_color
 from tilepress.printfonts import Fonts
-from tilepress.printgeometry import Box, MapGeometry, ProjectedFrame, transformer
+from tilepress.printgeometry import Box, MapGeometry, ProjectedFrame
 from tilepress.printlayout import Placed, emptiest_corner, nice_length
-from tilepress.projection import PrintProjection
+from tilepress.projection import PrintProjection, transformer
 from tilepress.sources import CountryTable, Highlighting, highlighted_rows
 
 BORDER_WIDTH = 0.3  # pt; never below MIN_LINE_WIDTH

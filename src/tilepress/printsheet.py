@@ -14,6 +14,7 @@ import io
 import logging
 import math
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 from reportlab import rl_config
+from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
 from tilepress import __version__
@@ -50,13 +52,13 @@ from tilepress.printgeometry import (
     compute_frame,
     graticule_lines,
     graticule_step,
+    helper_thread,
     map_geometry,
     page_rings,
     path_operators,
     ring_moves,
     shared_borders,
     svg_path_data,
-    transformer,
 )
 from tilepress.printlabels import (
     BORDER_WIDTH,
@@ -78,15 +80,18 @@ from tilepress.projection import (
     fit_extent,
     projection_name,
     resolve_extent,
+    transformer,
 )
 from tilepress.sources import CountryTable, Highlighting, fill_colors, highlighted_rows
 
 __all__ = [
     "PrintReport",
     "Rings",
+    "SheetPlan",
     "build_print_sheet",
     "colour_blind_difference",
     "credit_line",
+    "plan_print_sheet",
     "render_preview",
     "thin_shared",
 ]
@@ -104,6 +109,8 @@ CROP_MARK_GAP = 2 * MM  # between the bleed box and the marks
 MAX_INSETS = 2
 LEGEND_GAP = 10.0  # pt on A4 between the frame and a legend below it
 INSET_WIDTH = 0.17  # of the frame's width
+FLATE_LEVEL = 5  # zlib level of the PDF's streams
+PARALLEL_FLATE_MIN = 256 * 1024  # bytes of a stream deflated in two halves at once
 
 
 @dataclass
@@ -193,28 +200,47 @@ class _Sheet:
     colors: list[str]
 
 
-def build_print_sheet(
+@dataclass
+class SheetPlan:
+    """What the sheet needs before the countries are drawn: fonts, projection, page layout,
+    map frame, globe outline and graticule. It depends on the countries only through an
+    ``auto`` extent, so a step can plan while the source is still being read."""
+
+    spec: MapSpec
+    mode: Literal["rgb", "cmyk"]
+    fonts: Fonts
+    extent: Extent
+    proj: PrintProjection
+    name_of_projection: str
+    layout: SheetLayout
+    frame: ProjectedFrame
+    globe: shapely.Geometry | None
+    globe_rings: Rings | None
+    graticule: tuple[FloatArray, NDArray[np.bool_]] | None
+    seconds: float
+
+
+def plan_print_sheet(
     spec: MapSpec,
-    table: CountryTable,
-    highlighting: Highlighting,
-    out_pdf: Path,
+    highlighted: NDArray[np.object_] | None = None,
     *,
     mode: Literal["rgb", "cmyk"] = "rgb",
-    svg: Path | None = None,
-) -> PrintReport:
-    """Lay out and write the map's print PDF (atomically), and the SVG of the map if asked;
-    return what was drawn. ``mode="cmyk"`` writes the print variant: CMYK only, with the
-    crop marks and bleed of ``spec.print_options``."""
+) -> SheetPlan:
+    """Fonts, projection, layout and frame of a sheet; ``highlighted`` (the highlighted
+    countries' geometries) is needed only when the extent is ``auto``."""
     started = time.perf_counter()
     if mode not in ("rgb", "cmyk"):
         raise PrintError(
             f"unknown colour mode {mode!r}; use 'rgb' or 'cmyk'", where=f"map {spec.id!r}"
         )
+    if spec.extent == "auto" and highlighted is None:
+        raise ValueError("an `auto` extent is fitted to the highlighted countries: pass them")
     fonts = sheet_fonts(spec)
     check_glyphs(spec, fonts)
-    rows = list(highlighted_rows(highlighting))
     try:
-        extent = resolve_extent(spec.extent, table.geometries[rows])
+        extent = resolve_extent(
+            spec.extent, np.empty(0, dtype=object) if highlighted is None else highlighted
+        )
         proj = choose_print_projection(spec.projection, extent)
         name_of_projection = projection_name(proj)
     except ProjectionError as error:
@@ -223,7 +249,6 @@ def build_print_sheet(
             where=f"map {spec.id!r}: projection",
             hint=error.hint or "give an EPSG code or a PROJ string of a projected CRS, or `auto`",
         ) from None
-    warnings = adjacent_group_conflicts(spec, table, highlighting)
     credit = credit_line(spec, name_of_projection)
     layout = layout_page(spec, fonts, _credit_markup(credit, spec.license_url, fonts), mode)
     try:
@@ -235,12 +260,6 @@ def build_print_sheet(
         raise ProjectionError(
             error.message, where=f"map {spec.id!r}: extent", hint=error.hint
         ) from None
-    geometry = map_geometry(table.geometries, proj, frame)
-    if geometry.dropped_vertices:
-        warnings.append(
-            f"map {spec.id!r}: {geometry.dropped_vertices} vertices cannot be "
-            f"projected with {proj.crs!r} and were left out"
-        )
     globe = globe_rings = None
     if proj.is_world:
         on_page = shapely.transform(np.array([outline], dtype=object), frame.transform)
@@ -250,9 +269,43 @@ def build_print_sheet(
     if spec.print_options.graticule:
         step = graticule_step(proj, spec.print_options.graticule_step)
         graticule = graticule_lines(proj, frame, step, globe)
+    return SheetPlan(
+        spec, mode, fonts, extent, proj, name_of_projection, layout, frame, globe, globe_rings,
+        graticule, time.perf_counter() - started,
+    )  # fmt: skip
+
+
+def build_print_sheet(
+    spec: MapSpec,
+    table: CountryTable,
+    highlighting: Highlighting,
+    out_pdf: Path,
+    *,
+    mode: Literal["rgb", "cmyk"] = "rgb",
+    svg: Path | None = None,
+    plan: SheetPlan | None = None,
+) -> PrintReport:
+    """Lay out and write the map's print PDF (atomically), and the SVG of the map if asked;
+    return what was drawn. ``mode="cmyk"`` writes the print variant: CMYK only, with the
+    crop marks and bleed of ``spec.print_options``. ``plan`` is this spec and mode's
+    :func:`plan_print_sheet`, if made already."""
+    started = time.perf_counter()
+    if plan is None:
+        highlighted = table.geometries[list(highlighted_rows(highlighting))]
+        plan = plan_print_sheet(spec, highlighted, mode=mode)
+    elif plan.spec != spec or plan.mode != mode:
+        raise ValueError("the plan is another map's or mode's")
+    proj, frame = plan.proj, plan.frame
+    warnings = adjacent_group_conflicts(spec, table, highlighting)
+    geometry = map_geometry(table.geometries, proj, frame)
+    if geometry.dropped_vertices:
+        warnings.append(
+            f"map {spec.id!r}: {geometry.dropped_vertices} vertices cannot be "
+            f"projected with {proj.crs!r} and were left out"
+        )
     sheet = _Sheet(
-        spec, table, highlighting, proj, frame, geometry, globe, globe_rings, graticule, fonts,
-        layout, fill_colors(spec, table, highlighting),
+        spec, table, highlighting, proj, frame, geometry, plan.globe, plan.globe_rings,
+        plan.graticule, plan.fonts, plan.layout, fill_colors(spec, table, highlighting),
     )  # fmt: skip
 
     buffer = io.BytesIO()
@@ -273,8 +326,8 @@ def build_print_sheet(
         map_id=spec.id,
         pdf=out_pdf,
         projection=proj.crs,
-        projection_name=name_of_projection,
-        extent=extent,
+        projection_name=plan.name_of_projection,
+        extent=plan.extent,
         page_size=drawn.media,
         trim_box=drawn.trim,
         bleed_box=drawn.bleed,
@@ -288,7 +341,7 @@ def build_print_sheet(
         insets=drawn.insets,
         scale=drawn.scale,
         file_size=len(data),
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started + plan.seconds,
         mode=mode,
         svg=svg_path,
         warnings=warnings,
@@ -324,13 +377,52 @@ def _shift(box: Box, offset: float) -> Box:
 
 @contextmanager
 def _plain_flate_streams() -> Iterator[None]:
-    """Flate-only streams: reportlab's default ASCII85 layer is 25% bigger and slow in Python."""
-    previous = rl_config.useA85
+    """Flate-only streams: reportlab's default ASCII85 layer is 25% bigger and slow in Python;
+    and Flate at level 5, not zlib's default 6, which on the map's path text takes two and a
+    half times as long for 0.7% fewer bytes."""
+    previous, previous_filter = rl_config.useA85, pdfdoc.PDFZCompress
     rl_config.useA85 = 0
+    pdfdoc.PDFZCompress = _Flate()  # read when the document is written (streams, fonts)
     try:
         yield
     finally:
-        rl_config.useA85 = previous
+        rl_config.useA85, pdfdoc.PDFZCompress = previous, previous_filter
+
+
+class _Flate:
+    """reportlab's Flate stream filter with a chosen zlib level; a large stream (the page's
+    paths) is deflated in two halves at once, the way pigz does: the first half ends on a
+    byte boundary (a sync flush), the second starts from the first's last 32 kB as its
+    dictionary, so the halves join into one zlib stream only ~50 bytes longer."""
+
+    pdfname = "FlateDecode"
+    level = FLATE_LEVEL
+
+    def encode(self, text: str | bytes) -> bytes:
+        data = text.encode("utf8") if isinstance(text, str) else text
+        if len(data) < PARALLEL_FLATE_MIN:
+            return zlib.compress(data, self.level)
+        half = len(data) // 2
+        view = memoryview(data)
+        window = bytes(view[half - 32768 : half])
+        second = helper_thread().submit(_deflate, view[half:], self.level, window, True)
+        first = _deflate(view[:half], self.level, b"", False)
+        header = zlib.compress(b"", self.level)[:2]
+        return header + first + second.result() + zlib.adler32(data).to_bytes(4, "big")
+
+    def decode(self, encoded: bytes) -> bytes:
+        return zlib.decompress(encoded)
+
+
+def _deflate(data: memoryview, level: int, dictionary: bytes, last: bool) -> bytes:
+    """Raw deflate of ``data``, after ``dictionary``; the last piece ends the stream."""
+    if dictionary:
+        deflater = zlib.compressobj(
+            level, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, dictionary
+        )
+    else:
+        deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return deflater.compress(data) + deflater.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
 # ---------------------------------------------------------------------------------------------

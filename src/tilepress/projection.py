@@ -23,8 +23,12 @@ Extent = tuple[float, float, float, float]
 
 
 @lru_cache(maxsize=16)
-def _transformer(source: str, target: str) -> Transformer:
+def transformer(source: str, target: str) -> Transformer:
+    """One pyproj transformer per pair of CRS for the process (building one costs ~5 ms)."""
     return Transformer.from_crs(source, target, always_xy=True)
+
+
+_transformer = transformer
 
 
 def transform_geometries(
