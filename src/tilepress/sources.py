@@ -205,7 +205,11 @@ def snap_to_antimeridian(
         xy[near, 0] = np.copysign(180.0, xy[near, 0])
         return xy
 
-    result: NDArray[np.object_] = shapely.transform(geometries, snap)
+    west, _south, east, _north = shapely.bounds(geometries).T
+    with np.errstate(invalid="ignore"):  # NaN bounds of empty geometries
+        near = np.flatnonzero((west < -180.0 + tolerance) | (east > 180.0 - tolerance))
+    result = geometries.copy()
+    result[near] = shapely.transform(geometries[near], snap)
     return result
 
 

@@ -116,7 +116,11 @@ def main() -> int:
         print("cartopy and matplotlib are needed: pip install cartopy matplotlib")
         return 2
     sys.path.insert(0, str(REPO / "src"))
+    from bench_tiles import byte_compile_tilepress  # this script's folder is on sys.path
+
     from tilepress.config import load_config
+
+    byte_compile_tilepress()
 
     spec = load_config(CONFIG).maps[0]
     spec_json = json.dumps(spec.to_dict())
