@@ -18,6 +18,7 @@ from tilepress.tiling import (
     TRACE_UNITS,
     WORLD,
     ZoomLevel,
+    _near,
     dropped_rows,
     iter_tiles,
     load_pyramid,
@@ -407,3 +408,11 @@ def test_point_ids_are_exact_on_an_integer_grid() -> None:
     _order, ids, starts = point_ids(grid)
     assert ids.tolist() == [ids[0], ids[1], ids[2], ids[3], ids[0], ids[5], ids[6]]
     assert len(set(ids.tolist())) == len(starts) == 6
+
+
+def test_points_near_fold_spots() -> None:
+    grid = np.array([[10.0, 10.0], [11.0, 9.0], [12.0, 10.0], [-3.0, 4.0]])
+    point = grid.view(np.complex128).reshape(-1)
+    assert _near(point, np.array([[10.4, 9.6]])).tolist() == [True, True, False, False]
+    assert _near(point, np.array([[-2.0, 5.0]])).tolist() == [False, False, False, True]
+    assert not _near(point, np.empty((0, 2))).any()

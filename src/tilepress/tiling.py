@@ -243,6 +243,8 @@ def _near(point: NDArray[np.complex128], spots: FloatArray) -> NDArray[np.bool_]
     """Grid points within one unit (either axis) of any spot."""
     cells = np.rint(spots)[:, None, :] + np.array(list(itertools.product((-1, 0, 1), repeat=2)))
     wanted = np.unique(_cell_keys(cells.reshape(-1, 2)))
+    if len(wanted) == 0:
+        return np.zeros(len(point), dtype=bool)
     keys = _cell_keys(point.view(np.float64).reshape(-1, 2))
     at = np.minimum(np.searchsorted(wanted, keys), len(wanted) - 1)
     found: NDArray[np.bool_] = wanted[at] == keys
