@@ -206,9 +206,14 @@ def test_sharded_parts_merge_to_the_unsharded_build(
     with sqlite3.connect(tmp_path / "sharded" / f"{REFERENCE_ID}.mbtiles") as connection:
         (meta,) = connection.execute("SELECT value FROM metadata WHERE name = 'json'").fetchone()
     assert json.loads(meta)["tilepress_stats"] == unsharded["zooms"]
-    # The parallel unsharded build (bands for two workers) gives the same files too.
+    # The parallel unsharded build (bands for two workers) gives the same files too, and so
+    # does generalizing on the fly, alone or pipelined (deep zooms snapped once, then cut in
+    # bands on both workers).
     build_tiles(loaded, tmp_path / "parallel", pyramid=pyramid, workers=2)
     assert file_digests(tmp_path / "parallel") == files
+    for workers in (1, 2):
+        build_tiles(loaded, tmp_path / f"direct-{workers}", workers=workers)
+        assert file_digests(tmp_path / f"direct-{workers}") == files
 
 
 def test_a_part_of_other_settings_is_not_merged(
