@@ -11,7 +11,7 @@ import shapely
 from mapbox_vector_tile.Mapbox import vector_tile_pb2
 
 from tilepress.encoding import compress, decode_tile, encode_tile
-from tilepress.generalize import Rings, fixed_points, point_ids, thin_shared
+from tilepress.generalize import Rings, _stable_order, fixed_points, point_ids, thin_shared
 from tilepress.tiling import (
     BUFFER,
     EXTENT,
@@ -416,3 +416,15 @@ def test_points_near_fold_spots() -> None:
     assert _near(point, np.array([[10.4, 9.6]])).tolist() == [True, True, False, False]
     assert _near(point, np.array([[-2.0, 5.0]])).tolist() == [False, False, False, True]
     assert not _near(point, np.empty((0, 2))).any()
+
+
+@pytest.mark.parametrize("top", [1 << 38, 1 << 62])  # packed into one sort, or not
+def test_stable_order_is_a_stable_argsort(top: int) -> None:
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, top, 5000)
+    values[::3] = values[0]  # many ties, whose order must be kept
+    order, ordered = _stable_order(values)
+    assert np.array_equal(order, np.argsort(values, kind="stable"))
+    assert np.array_equal(ordered, np.sort(values))
+    empty_order, empty_values = _stable_order(np.empty(0, dtype=np.int64))
+    assert len(empty_order) == len(empty_values) == 0

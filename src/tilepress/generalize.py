@@ -377,9 +377,25 @@ def first_shared_edges(rings: Rings) -> tuple[IntArray, IntArray, IntArray]:
     n_points = len(group_start)
     owner = rings.polygon_geometry[rings.ring_polygon][rings.ring_of_vertex]
     edge = np.minimum(point, point[following]) * n_points + np.maximum(point, point[following])
-    order = np.argsort(edge, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(edge[order]) != 0])
+    order, sorted_edge = _stable_order(edge)
+    starts = np.flatnonzero(np.r_[True, sorted_edge[1:] != sorted_edge[:-1]])
     low = np.minimum.reduceat(owner[order], starts)
     high = np.maximum.reduceat(owner[order], starts)
     shared = low != high
     return order[starts[shared]], low[shared], high[shared]
+
+
+def _stable_order(values: IntArray) -> tuple[IntArray, IntArray]:
+    """``np.argsort(values, kind="stable")`` and the sorted values, for non-negative values:
+    where they leave room, each index rides in the low bits of its value and one value sort
+    does it (about twice as fast as the stable argsort)."""
+    index_bits = max(len(values).bit_length(), 1)
+    if len(values) == 0 or int(values.max()) >= 1 << (63 - index_bits):
+        stable: IntArray = np.argsort(values, kind="stable")
+        return stable, values[stable]
+    packed = values << index_bits
+    packed |= np.arange(len(values), dtype=np.int64)
+    packed.sort()
+    order: IntArray = packed & ((1 << index_bits) - 1)
+    packed >>= index_bits
+    return order, packed
