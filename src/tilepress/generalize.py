@@ -183,26 +183,15 @@ def _mix(bits: NDArray[np.uint64]) -> NDArray[np.uint64]:
 def point_ids(xy: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
     """Ids of equal points: (sort order, id of each vertex, start of each id in the order).
 
-    Points are grouped by a 64-bit hash of their coordinates' bits, sorted as values with each
-    vertex's index in the low bits (cheaper than an argsort), then checked: if two different
-    points ever share a group, they are sorted by their coordinates instead, so equal ids
-    always mean equal points.
+    Points are grouped by the top bits of a 64-bit hash of their coordinates' bits (as many as
+    leave room for a vertex index, so :func:`_stable_order` needs one value sort), then
+    checked: if two different points ever share a group, they are sorted by their coordinates
+    instead, so equal ids always mean equal points.
     """
     n = len(xy)
     bits = np.ascontiguousarray(xy + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
-    key = _mix(_mix(bits[:, 0]) ^ bits[:, 1])
-    index_bits = max(n.bit_length(), 1)
-    if index_bits <= 32:
-        mask = np.uint64((1 << index_bits) - 1)
-        key &= ~mask
-        key |= np.arange(n, dtype=np.uint64)
-        key.sort()
-        order = (key & mask).astype(np.int64)
-        key &= ~mask
-        sorted_key = key
-    else:
-        order = np.argsort(key)
-        sorted_key = key[order]
+    key = _mix(_mix(bits[:, 0]) ^ bits[:, 1]) >> np.uint64(max(n.bit_length(), 1) + 1)
+    order, sorted_key = _stable_order(key.view(np.int64))
     new_group = np.empty(n, dtype=bool)
     new_group[:1] = True
     np.not_equal(sorted_key[1:], sorted_key[:-1], out=new_group[1:])
