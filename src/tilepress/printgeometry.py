@@ -165,7 +165,7 @@ def _lonlat_box(frame: Box, proj: PrintProjection) -> Extent | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# A second thread for the work that releases the GIL (PROJ, sorting)
+# A second thread for the work that releases the GIL (PROJ, GEOS, zlib)
 
 PARALLEL_MIN = 100_000  # points below which one thread is quicker
 _per_thread = threading.local()
@@ -173,8 +173,9 @@ _per_thread = threading.local()
 
 @lru_cache(maxsize=1)
 def helper_thread() -> ThreadPoolExecutor:
-    """One helper thread: the print step splits its largest PROJ, sorting and zlib calls in
-    two, which halves them where a second core is free and costs next to nothing where not."""
+    """One helper thread: the print step splits its largest PROJ, ring-extraction and zlib
+    calls in two, which halves them where a second core is free and costs next to nothing
+    where not."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tilepress-print")
 
 

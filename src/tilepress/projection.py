@@ -28,17 +28,14 @@ def transformer(source: str, target: str) -> Transformer:
     return Transformer.from_crs(source, target, always_xy=True)
 
 
-_transformer = transformer
-
-
 def transform_geometries(
     geometries: NDArray[np.object_], source: str, target: str
 ) -> NDArray[np.object_]:
     """Reproject an array of geometries with pyproj, all coordinates in one vectorized call."""
-    transformer = _transformer(source, target)
+    between = transformer(source, target)
 
     def apply(xy: NDArray[np.float64]) -> NDArray[np.float64]:
-        x, y = transformer.transform(xy[:, 0], xy[:, 1], errcheck=False)
+        x, y = between.transform(xy[:, 0], xy[:, 1], errcheck=False)
         return np.column_stack([x, y])
 
     try:
@@ -59,7 +56,7 @@ def to_web_mercator(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
 def lonlat_to_web_mercator(lon: float, lat: float) -> tuple[float, float]:
     """One point from degrees to EPSG:3857 metres (latitude clamped)."""
     lat = max(-WEB_MERCATOR_MAX_LAT, min(WEB_MERCATOR_MAX_LAT, lat))
-    x, y = _transformer("EPSG:4326", "EPSG:3857").transform(lon, lat)
+    x, y = transformer("EPSG:4326", "EPSG:3857").transform(lon, lat)
     return float(x), float(y)
 
 
