@@ -11,9 +11,11 @@ from pyproj import CRS
 
 from tilepress.config import BUILTIN_SOURCE_SHA256, SourceSpec
 from tilepress.errors import ProjectionError
+from tilepress.parallel import helper_thread, vertex_halves
 from tilepress.projection import (
     WEB_MERCATOR_HALF_WORLD,
     WEB_MERCATOR_MAX_LAT,
+    _to_web_mercator,
     build_crs,
     central_meridian,
     choose_print_projection,
@@ -26,6 +28,7 @@ from tilepress.projection import (
     project_outline,
     resolve_extent,
     to_web_mercator,
+    transformer,
     wrap_to_meridian,
 )
 from tilepress.sources import CountryTable, read_countries
@@ -81,6 +84,18 @@ def test_to_web_mercator_of_countries(natural_earth: CountryTable) -> None:
     (ukraine,) = to_web_mercator(country(natural_earth, "UKR"))
     assert 2_400_000 < ukraine.bounds[0] < 2_500_000  # 22.1 degrees east
     assert 6_700_000 < ukraine.bounds[3] < 6_950_000  # 52.4 degrees north
+
+
+def test_two_threads_project_exactly_as_one(natural_earth: CountryTable) -> None:
+    """The countries (over half a million vertices) go through PROJ in two halves, one in
+    the helper thread, with a transformer of its own: the same numbers as one call."""
+    assert vertex_halves(natural_earth.geometries) is not None
+    split = to_web_mercator(natural_earth.geometries)
+    whole = _to_web_mercator(natural_earth.geometries)
+    assert all(shapely.equals_exact(split, whole, tolerance=0))
+    here = transformer("EPSG:4326", "EPSG:3857")
+    there = helper_thread().submit(transformer, "EPSG:4326", "EPSG:3857").result()
+    assert there is not here and transformer("EPSG:4326", "EPSG:3857") is here
 
 
 def test_lonlat_to_web_mercator() -> None:

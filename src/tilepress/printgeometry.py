@@ -9,15 +9,11 @@ point, formatted with numpy into PDF path operators or SVG path data.
 from __future__ import annotations
 
 import math
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from pyproj import Transformer
 
 from tilepress.errors import PrintError, ProjectionError
 from tilepress.generalize import (
@@ -27,6 +23,7 @@ from tilepress.generalize import (
     junctions,
     thin_shared,
 )
+from tilepress.parallel import PARALLEL_MIN, helper_thread, vertex_halves
 from tilepress.projection import (
     Extent,
     PrintProjection,
@@ -167,30 +164,9 @@ def _lonlat_box(frame: Box, proj: PrintProjection) -> Extent | None:
 # ---------------------------------------------------------------------------------------------
 # A second thread for the work that releases the GIL (PROJ, GEOS, zlib)
 
-PARALLEL_MIN = 100_000  # points below which one thread is quicker
-_per_thread = threading.local()
-
-
-@lru_cache(maxsize=1)
-def helper_thread() -> ThreadPoolExecutor:
-    """One helper thread: the print step splits its largest PROJ, ring-extraction and zlib
-    calls in two, which halves them where a second core is free and costs next to nothing
-    where not."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tilepress-print")
-
-
-def helper_transformer(crs: str) -> Transformer:
-    """The helper thread's own transformer from lon/lat to ``crs`` (a pyproj transformer
-    serves one thread at a time; one made in each thread lets two run at once). Call it
-    through :func:`helper_thread`, early, so it is ready when :func:`project` needs it."""
-    cache: dict[str, Transformer] = _per_thread.__dict__.setdefault("transformers", {})
-    if crs not in cache:
-        cache[crs] = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    return cache[crs]
-
 
 def _project_in_helper(crs: str, x: FloatArray, y: FloatArray) -> None:
-    helper_transformer(crs).transform(x, y, errcheck=False, inplace=True)
+    transformer("EPSG:4326", crs).transform(x, y, errcheck=False, inplace=True)
 
 
 def project(lon: FloatArray, lat: FloatArray, crs: str) -> tuple[FloatArray, FloatArray]:
@@ -223,11 +199,9 @@ def polygonal_or_empty(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
 def rings_of(geometries: NDArray[np.object_]) -> Rings:
     """:meth:`Rings.from_geometries`, many vertices in two halves, one in the helper thread
     (GEOS releases the GIL)."""
-    per_geometry = shapely.get_num_coordinates(geometries)
-    if per_geometry.sum() < 2 * PARALLEL_MIN:
+    half = vertex_halves(geometries)
+    if half is None:
         return Rings.from_geometries(geometries)
-    cumulative = np.cumsum(per_geometry)
-    half = int(np.searchsorted(cumulative, cumulative[-1] / 2))
     first = helper_thread().submit(Rings.from_geometries, geometries[:half])
     second = Rings.from_geometries(geometries[half:])
     one = first.result()
@@ -277,7 +251,8 @@ def map_geometry(
     geometries: NDArray[np.object_], proj: PrintProjection, frame: ProjectedFrame
 ) -> MapGeometry:
     """Clip, wrap, densify, project, generalize and clip the countries to the frame."""
-    helper_thread().submit(helper_transformer, proj.crs)  # made while the rings are read
+    # The helper thread's own transformer (one serves one thread), made while rings are read.
+    helper_thread().submit(transformer, "EPSG:4326", proj.crs)
     if proj.is_world:  # all longitudes, but only the extent's latitudes (the globe outline)
         box: Extent | None = (
             proj.lon_0 - 180.0,

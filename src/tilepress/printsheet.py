@@ -33,6 +33,7 @@ from tilepress.archives import write_bytes_atomic
 from tilepress.config import BUILTIN_SOURCE, MapSpec
 from tilepress.errors import PrintError, ProjectionError
 from tilepress.generalize import Rings, thin_shared
+from tilepress.parallel import helper_thread
 from tilepress.printcolor import (
     FRAME_GREY,
     INK,
@@ -52,7 +53,6 @@ from tilepress.printgeometry import (
     compute_frame,
     graticule_lines,
     graticule_step,
-    helper_thread,
     map_geometry,
     page_rings,
     path_operators,

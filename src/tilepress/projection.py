@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import shapely
@@ -14,6 +14,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
 from tilepress.errors import ProjectionError
+from tilepress.parallel import map_in_halves
 
 WEB_MERCATOR_MAX_LAT = 85.0511287798066
 WEB_MERCATOR_HALF_WORLD = 20037508.342789244
@@ -22,10 +23,16 @@ WORLD_SPAN_DEGREES = 270.0  # an extent at least this wide is drawn as a world m
 Extent = tuple[float, float, float, float]
 
 
-@lru_cache(maxsize=16)
+_per_thread = threading.local()
+
+
 def transformer(source: str, target: str) -> Transformer:
-    """One pyproj transformer per pair of CRS for the process (building one costs ~5 ms)."""
-    return Transformer.from_crs(source, target, always_xy=True)
+    """One pyproj transformer per pair of CRS and thread (building one costs ~5 ms; one
+    transformer serves one thread at a time)."""
+    cache: dict[tuple[str, str], Transformer] = _per_thread.__dict__.setdefault("cache", {})
+    if (source, target) not in cache:
+        cache[(source, target)] = Transformer.from_crs(source, target, always_xy=True)
+    return cache[(source, target)]
 
 
 def transform_geometries(
@@ -46,7 +53,12 @@ def transform_geometries(
 
 
 def to_web_mercator(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
-    """WGS 84 geometries to EPSG:3857, latitudes clamped to +/-85.0511 first."""
+    """WGS 84 geometries to EPSG:3857, latitudes clamped to +/-85.0511 first (many vertices
+    in two halves, one in the helper thread)."""
+    return map_in_halves(_to_web_mercator, geometries)
+
+
+def _to_web_mercator(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
     clipped = shapely.clip_by_rect(
         geometries, -180.0, -WEB_MERCATOR_MAX_LAT, 180.0, WEB_MERCATOR_MAX_LAT
     )

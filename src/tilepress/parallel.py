@@ -1,0 +1,47 @@
+"""A helper thread for large GEOS, PROJ, numpy and zlib calls, which release the GIL: such a
+call split in two runs on both cores of a two-core machine (the steps' first, single-process
+phase), and costs next to nothing where no second core is free."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+PARALLEL_MIN = 100_000  # vertices (or points) below which one thread is quicker
+
+Geometries = NDArray[np.object_]
+
+
+@lru_cache(maxsize=1)
+def helper_thread() -> ThreadPoolExecutor:
+    """The process's one helper thread."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tilepress-helper")
+
+
+def vertex_halves(geometries: Geometries) -> int | None:
+    """Where to split ``geometries`` into two runs of about equal vertex counts, or None when
+    they hold too few vertices for a split to pay."""
+    per_geometry = shapely.get_num_coordinates(geometries)
+    total = int(per_geometry.sum())
+    if total < 2 * PARALLEL_MIN or len(geometries) < 2:
+        return None
+    half = int(np.searchsorted(np.cumsum(per_geometry), total / 2))
+    return min(max(half, 1), len(geometries) - 1)
+
+
+def map_in_halves(
+    function: Callable[[Geometries], Geometries], geometries: Geometries
+) -> Geometries:
+    """``function`` of an array of geometries (one result per geometry, each computed on its
+    own) over two halves, the first in the helper thread: the same array as one call."""
+    half = vertex_halves(geometries)
+    if half is None:
+        return function(geometries)
+    first = helper_thread().submit(function, geometries[:half])
+    second = function(geometries[half:])
+    return np.concatenate([first.result(), second])
