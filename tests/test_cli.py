@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 import textwrap
+import traceback
 from importlib.metadata import version
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from click.testing import CliRunner
 import tilepress
 from tests.conftest import NATURAL_EARTH_ZIP, REFERENCE_CONFIG, REPO
 from tilepress.cli import main
-from tilepress.config import BUILTIN_SOURCE_SHA256
+from tilepress.config import BUILTIN_SOURCE_SHA256, load_config
 
 REFERENCE = REFERENCE_CONFIG
 DATA = NATURAL_EARTH_ZIP
@@ -188,6 +190,30 @@ def test_step_with_a_bad_spec(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "--spec is not a map specification" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_step_tiles_runs_without_the_cycle_collector_and_restores_it(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """A tiles step switches the collector off only while it runs (each collection would
+    rescan every long-lived object): no collection happens during a real build of zooms 0-1."""
+    spec = load_config(REFERENCE_CONFIG).maps[0].to_dict() | {"min_zoom": 0, "max_zoom": 1}
+    collections: list[str] = []  # the tilepress functions running when one started
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        running = {frame.name for frame in traceback.extract_stack()}
+        collections.extend(sorted(running & {"load_map", "build_tiles", "merge_tiles"}))
+
+    gc.callbacks.append(record)
+    try:
+        result = runner.invoke(
+            main, ["step", "tiles", "--spec", json.dumps(spec), "--out", str(tmp_path)]
+        )
+    finally:
+        gc.callbacks.remove(record)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / f"{spec['id']}.pmtiles").is_file()
+    assert collections == [] and gc.isenabled()
 
 
 def test_console_script_reports_a_bad_config(bad_config: Path, tmp_path: Path) -> None:

@@ -253,7 +253,6 @@ def step_generalize(
     source_json: str, source_path: Path | None, zooms: str, out_path: Path, threads: int
 ) -> None:
     """Generalized geometry per zoom (depends only on the source and the zoom range)."""
-    from tilepress.build import build_pyramid
     from tilepress.config import SourceSpec
 
     try:
@@ -261,7 +260,10 @@ def step_generalize(
         source = SourceSpec(**json.loads(source_json))
     except (ValueError, TypeError) as error:
         raise ConfigError([f"bad --source-spec or --zooms: {error}"]) from None
-    build_pyramid(source, range(low, high + 1), out_path, source_path, workers=threads)
+    with _without_cycle_collector():
+        from tilepress.build import build_pyramid
+
+        build_pyramid(source, range(low, high + 1), out_path, source_path, workers=threads)
 
 
 @step.command("tiles")
@@ -284,11 +286,11 @@ def step_tiles(
     generalized: Path | None,
 ) -> None:
     """Vector tiles: z/x/y folder, MBTiles, PMTiles and a report."""
-    from tilepress.build import build_tiles, load_map
+    with _without_cycle_collector():
+        from tilepress.build import build_tiles, load_map
 
-    build_tiles(
-        load_map(_spec(spec_json), source_path), out_dir, workers=threads, pyramid=generalized
-    )
+        loaded = load_map(_spec(spec_json), source_path)
+        build_tiles(loaded, out_dir, workers=threads, pyramid=generalized)
 
 
 @step.command("tile-part")
@@ -307,11 +309,13 @@ def step_tile_part(
     spec_json: str, source_path: Path | None, generalized: Path, shard_name: str, out_path: Path
 ) -> None:
     """One shard of a map's tiles into a part file (written whole or not at all)."""
-    from tilepress.build import build_part, load_map
     from tilepress.shards import parse_shard
 
     shard = parse_shard(shard_name)
-    build_part(load_map(_spec(spec_json), source_path), generalized, shard, out_path)
+    with _without_cycle_collector():
+        from tilepress.build import build_part, load_map
+
+        build_part(load_map(_spec(spec_json), source_path), generalized, shard, out_path)
 
 
 @step.command("merge-tiles")
@@ -324,9 +328,10 @@ def step_merge_tiles(
     spec_json: str, source_path: Path | None, out_dir: Path, parts: tuple[Path, ...]
 ) -> None:
     """Merge a map's part files: z/x/y folder, MBTiles, PMTiles and the report."""
-    from tilepress.build import load_map, merge_tiles
+    with _without_cycle_collector():
+        from tilepress.build import load_map, merge_tiles
 
-    merge_tiles(load_map(_spec(spec_json), source_path), list(parts), out_dir)
+        merge_tiles(load_map(_spec(spec_json), source_path), list(parts), out_dir)
 
 
 @step.command("style")
@@ -342,10 +347,12 @@ def step_style(spec_json: str, source_path: Path | None, out_dir: Path) -> None:
 
 
 @contextmanager
-def _short_process() -> Iterator[None]:
-    """A step that lives a second: the cyclic garbage collector is off while it runs (its
-    imports and drawing leave no garbage worth the 40 ms of collections they trigger) and,
-    through ``atexit``, skips the collection of every object when the interpreter ends."""
+def _without_cycle_collector() -> Iterator[None]:
+    """A workflow step: the cyclic garbage collector is off while it runs, in the process
+    and the workers it forks. tilepress makes no reference cycles, but its many short-lived
+    objects (geometries, features, tiles) trigger collections that rescan every long-lived
+    object: about a tenth of a tiles step, 40 ms of a print step. Through ``atexit``, the
+    interpreter then also skips collecting every object when it ends."""
     _freeze_objects_at_exit()
     enabled = gc.isenabled()
     gc.disable()
@@ -384,7 +391,7 @@ def step_print(
     spec_json: str, source_path: Path | None, out_pdf: Path, mode: str, out_svg: Path | None
 ) -> None:
     """The print sheet PDF (and, with --svg, an SVG of the map)."""
-    with _short_process():
+    with _without_cycle_collector():
         report = _print_sheet(spec_json, source_path, out_pdf, mode, out_svg)
     log.info(
         "%s: %s, %.0f kB, %d vertices, %.2f s",
