@@ -8,11 +8,14 @@ import json
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
+import shapely
 
 from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID, file_digests
 from tilepress.build import (
     LoadedMap,
+    _bands,
     build_part,
     build_pyramid,
     build_tiles,
@@ -22,6 +25,7 @@ from tilepress.build import (
 )
 from tilepress.config import load_config
 from tilepress.errors import TilingError
+from tilepress.generalize import Rings
 from tilepress.shards import (
     PartSet,
     PartWriter,
@@ -31,7 +35,7 @@ from tilepress.shards import (
     passes,
     plan_shards,
 )
-from tilepress.tiling import ZoomStats
+from tilepress.tiling import ZoomStats, tile_unit, zoom_level
 from tilepress.workflow import part_files
 
 ZOOMS = range(0, 4)  # deep enough for bands and passes, quick to generalize
@@ -82,10 +86,42 @@ def test_every_row_of_every_zoom_is_in_exactly_one_shard(
     assert all(found == list(range(1 << zoom)) for zoom, found in rows.items())
 
 
-@pytest.mark.parametrize("name", ["z6_4of4", "z1_0of3", "y6", "z6-", "z5-3"])
+def test_a_band_of_explicit_rows_round_trips_and_merges_with_others(tmp_path: Path) -> None:
+    """Local builds size their bands by work: rows 0-2 and 3 of zoom 2 make a whole zoom."""
+    north, south = (
+        Shard(range(2, 3), row_range=range(0, 3)),
+        Shard(range(2, 3), row_range=range(3, 4)),
+    )
+    assert (north.name, south.name) == ("z2_rows0-2", "z2_rows3-3")
+    assert parse_shard(north.name) == north and north.tasks() == [(2, range(0, 3))]
+    paths = [tmp_path / f"{shard.name}.part" for shard in (south, north)]
+    for path, shard in zip(paths, (south, north), strict=True):
+        _write_part(path, shard)
+    with PartSet(paths, map_id="m", digest="d" * 64, zooms=range(2, 3)) as parts:
+        assert [key for key, _data in parts.tiles_zxy()] == [(2, 0, y) for y in range(4)]
+    with pytest.raises(TilingError, match="are in no part"):
+        PartSet(paths[1:], map_id="m", digest="d" * 64, zooms=range(2, 3))
+
+
+@pytest.mark.parametrize(
+    "name", ["z6_4of4", "z1_0of3", "y6", "z6-", "z5-3", "z2_rows2-4", "z2_rows3-1", "z0-1_rows0-0"]
+)
 def test_bad_shard_names_are_refused(name: str) -> None:
     with pytest.raises(TilingError):
         parse_shard(name)
+
+
+def test_bands_of_a_local_build_share_the_vertices_not_the_rows() -> None:
+    """Land in the two northern rows of four: equal rows would put it all in one band."""
+    unit = tile_unit(2)
+    north = shapely.box(-8e6, 5e6, 8e6, 1.5e7).segmentize(50 * unit)  # in rows 0 and 1
+    islet = shapely.box(0, -1.5e7, 100 * unit, -1.5e7 + 100 * unit)  # a few vertices in row 3
+    level = zoom_level(2, Rings.from_geometries(np.array([north, islet], dtype=object)))
+    bands = _bands(level, 2)
+    assert [band.rows(2) for band in bands] == [range(0, 1), range(1, 4)]
+    assert _bands(level, 1) == [Shard(range(2, 3))]
+    many = _bands(level, 9)  # at most one band per row
+    assert [row for band in many for row in band.rows(2)] == [0, 1, 2, 3] and len(many) <= 4
 
 
 def test_the_workflow_names_a_part_per_shard() -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import multiprocessing
+import pickle
 import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -257,20 +260,22 @@ def _cut_shard(
     return all_stats
 
 
-# A shard, what to cut it from (thinned rings to snap, a snapped level, or None for the levels
-# already in the worker), and its part file.
-PartTask = tuple[Shard, Rings | ZoomLevel | None, Path]
+# A shard, what to cut it from (thinned rings to snap, the file of a level a worker snapped, or
+# None for the levels already in the worker), and its part file.
+PartTask = tuple[Shard, Rings | Path | None, Path]
 
 
 def _write_part_task(task: PartTask) -> Path:
-    """Worker: one shard of a map into a part file, from a snapped level handed over, from
+    """Worker: one shard of a map into a part file, from a level a worker snapped, from
     thinned rings handed over (snapped here), or from the stored pyramid's levels."""
     shard, geometry, target = task
     levels: dict[int, ZoomLevel] = dict(_WORKER_STATE.get("levels", {}))
-    if isinstance(geometry, ZoomLevel):
-        levels[geometry.zoom] = geometry
+    if isinstance(geometry, Path):
+        level = _snapped_level(geometry)
+        levels[level.zoom] = level
     elif isinstance(geometry, Rings):  # rings are handed over for a one-zoom shard
-        levels[shard.zooms[0]] = zoom_level(shard.zooms[0], geometry)
+        zoom = shard.zooms[0]
+        levels[zoom] = zoom_level(zoom, geometry, deepest=zoom == _WORKER_STATE["max_zoom"])
     for zoom in shard.zooms:
         if zoom not in levels:
             raise TilingError(f"zoom {zoom} is neither in the stored pyramid nor handed over")
@@ -309,6 +314,7 @@ def _prepare_state(loaded: LoadedMap) -> None:
     _WORKER_STATE.update(
         map_id=loaded.spec.id,
         digest=map_digest(loaded.spec),
+        max_zoom=loaded.spec.max_zoom,
         properties=countries,
         codes=loaded.table.codes,
         names=loaded.table.names,
@@ -362,18 +368,36 @@ def build_part(
     return stats
 
 
-def _bands(zoom: int, count: int) -> list[Shard]:
-    """A zoom in ``count`` bands of tile rows (fewer if the zoom has fewer rows)."""
-    bands = min(1 << zoom, count)
-    return [Shard(range(zoom, zoom + 1), band, bands) for band in range(bands)]
+def _bands(level: ZoomLevel, count: int) -> list[Shard]:
+    """A zoom in ``count`` bands of tile rows (fewer if it has fewer rows) with about equal
+    shares of its vertices, the measure of the work of cutting and encoding them: on a world
+    map three quarters of the vertices lie in the northern half of the rows."""
+    zoom = level.zoom
+    rows = 1 << zoom
+    count = min(count, rows)
+    if count <= 1:
+        return [Shard(range(zoom, zoom + 1))]
+    y = shapely.get_coordinates(level.countries)[:, 1]
+    row_of_vertex = np.clip((y // EXTENT).astype(np.int64), 0, rows - 1)
+    cumulative = np.cumsum(np.bincount(row_of_vertex, minlength=rows) + 1)  # work above a row end
+    targets = cumulative[-1] * np.arange(1, count) / count
+    # Each band ends at the row end whose work above it comes closest to its share.
+    after = np.clip(np.searchsorted(cumulative, targets), 1, rows - 1)
+    closer = np.abs(cumulative[after - 1] - targets) <= np.abs(cumulative[after] - targets)
+    ends = np.unique(np.where(closer, after, after + 1).clip(1, rows - 1))
+    edges = [0, *ends.tolist(), rows]
+    return [
+        Shard(range(zoom, zoom + 1), row_range=range(start, stop))
+        for start, stop in itertools.pairwise(edges)
+    ]
 
 
-def _local_shards(zooms: list[int], workers: int) -> list[Shard]:
+def _local_shards(levels: Mapping[int, ZoomLevel], zooms: list[int], workers: int) -> list[Shard]:
     """Shards of an unsharded build: one per zoom, zooms from 5 on cut into bands for the
     workers, deepest (slowest) first."""
     shards: list[Shard] = []
     for zoom in sorted(zooms, reverse=True):
-        shards += _bands(zoom, 2 * workers if workers > 1 and zoom >= 5 else 1)
+        shards += _bands(levels[zoom], 2 * workers if workers > 1 and zoom >= 5 else 1)
     return shards
 
 
@@ -388,22 +412,22 @@ def _write_parts(
     """
     parallel = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
     if pyramid is not None:
-        _WORKER_STATE["levels"] = load_pyramid(pyramid)
+        levels = _WORKER_STATE["levels"] = load_pyramid(pyramid)
         tasks: list[PartTask] = [
-            (s, None, folder / f"{s.name}.part") for s in _local_shards(zooms, workers)
+            (s, None, folder / f"{s.name}.part") for s in _local_shards(levels, zooms, workers)
         ]
         if not parallel:
             return [_write_part_task(task) for task in tasks]
         with _fork_pool(workers) as pool:
             return list(pool.map(_write_part_task, tasks))
-    levels = thinned_levels(prepare_mercator(loaded.table.geometries), zooms)
+    thinned = thinned_levels(prepare_mercator(loaded.table.geometries), zooms)
     if not parallel:
         return [
             _write_part_task((Shard(range(zoom, zoom + 1)), rings, folder / f"z{zoom}.part"))
-            for zoom, rings in levels
+            for zoom, rings in thinned
         ]
     with _fork_pool(workers) as pool:
-        return _write_parts_pipelined(pool, levels, sorted(zooms)[-2:], workers, folder)
+        return _PipelinedParts(pool, workers, folder).run(thinned, sorted(zooms)[-2:])
 
 
 def _fork_pool(workers: int) -> ProcessPoolExecutor:
@@ -411,40 +435,76 @@ def _fork_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
 
 
-def _write_parts_pipelined(
-    pool: ProcessPoolExecutor,
-    levels: Iterable[tuple[int, Rings]],
-    deep: list[int],
-    workers: int,
-    folder: Path,
-) -> list[Path]:
-    """Hand each zoom to the workers as soon as it is thinned.
+def _snap_deep_zoom(zoom: int, rings: Rings, workers: int, target: Path) -> list[Shard]:
+    """Worker: a deep zoom snapped and kept here, and written to ``target`` for the other
+    workers (the level's data never passes through the main process); its bands."""
+    level = zoom_level(zoom, rings, deepest=zoom == _WORKER_STATE["max_zoom"])
+    target.write_bytes(pickle.dumps(level, protocol=pickle.HIGHEST_PROTOCOL))  # read only later
+    _WORKER_STATE.setdefault("snapped", {})[target] = level
+    return _bands(level, workers)
 
-    A shallow zoom is one task (snap, cut, encode). A ``deep`` zoom (most of the work) is
-    snapped once by one worker; its bands of rows then go to all workers with the snapped
-    level, so no zoom is snapped twice.
+
+def _snapped_level(path: Path) -> ZoomLevel:
+    """A level written by :func:`_snap_deep_zoom`: this worker's own if it snapped it."""
+    snapped: dict[Path, ZoomLevel] = _WORKER_STATE.setdefault("snapped", {})
+    if path not in snapped:
+        snapped[path] = pickle.loads(path.read_bytes())  # noqa: S301 (our own worker's file)
+    return snapped[path]
+
+
+class _PipelinedParts:
+    """Zooms handed to the workers as soon as they are thinned, the largest job first.
+
+    A shallow zoom is one job (snap, cut, encode). A deep zoom (most of the work) is snapped
+    once, by one worker, which keeps the level and writes it to a file for the others; its
+    bands of rows, sized by their work, then go to any worker. Only one job more than there
+    are workers
+    is handed over at a time (the spare one keeps a worker that just finished busy while the
+    next jobs are sent), so the largest jobs run first and small ones fill the gaps at the
+    end.
     """
-    parts: list[Future[Path]] = []
-    snapping: list[Future[ZoomLevel]] = []
 
-    def hand_out_bands(snapped: Iterable[Future[ZoomLevel]]) -> None:
-        for future in snapped:
-            level = future.result()
-            for shard in _bands(level.zoom, workers):
-                task = (shard, level, folder / f"{shard.name}.part")
-                parts.append(pool.submit(_write_part_task, task))
+    def __init__(self, pool: ProcessPoolExecutor, workers: int, folder: Path) -> None:
+        self.pool, self.workers, self.folder = pool, workers, folder
+        self.waiting: list[tuple[tuple[int, int, int], Any]] = []  # (priority, job)
+        self.running: dict[Future[Any], Path | None] = {}  # job -> its level file, if it snaps
+        self.parts: list[Path] = []
 
-    for zoom, rings in levels:
-        if zoom in deep:
-            snapping.append(pool.submit(zoom_level, zoom, rings))
-        else:
-            task = (Shard(range(zoom, zoom + 1)), rings, folder / f"z{zoom}.part")
-            parts.append(pool.submit(_write_part_task, task))
-        done = [future for future in snapping if future.done()]
-        hand_out_bands(done)
-        snapping = [future for future in snapping if future not in done]
-    hand_out_bands(as_completed(snapping))
-    return [future.result() for future in parts]
+    def run(self, thinned: Iterable[tuple[int, Rings]], deep: list[int]) -> list[Path]:
+        """Every zoom of ``thinned`` into part files (``deep`` zooms in bands); their paths."""
+        for zoom, rings in thinned:
+            if zoom in deep:
+                level_file = self.folder / f"z{zoom}.level"
+                self._add((0, -zoom, 0), (_snap_deep_zoom, zoom, rings, self.workers, level_file))
+            else:
+                task = (Shard(range(zoom, zoom + 1)), rings, self.folder / f"z{zoom}.part")
+                self._add((2, -zoom, 0), (_write_part_task, task))
+            self._collect(wait(self.running, timeout=0).done)
+        while self.running:
+            self._collect(wait(self.running, return_when=FIRST_COMPLETED).done)
+        return sorted(self.parts)
+
+    def _add(self, priority: tuple[int, int, int], job: tuple[Any, ...]) -> None:
+        heapq.heappush(self.waiting, (priority, job))
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        while self.waiting and len(self.running) <= self.workers:
+            _priority, (function, *arguments) = heapq.heappop(self.waiting)
+            level_file = arguments[-1] if function is _snap_deep_zoom else None
+            self.running[self.pool.submit(function, *arguments)] = level_file
+
+    def _collect(self, done: Iterable[Future[Any]]) -> None:
+        for future in done:
+            level_file = self.running.pop(future)
+            if level_file is not None:
+                for band, shard in enumerate(future.result()):
+                    task = (shard, level_file, self.folder / f"{shard.name}.part")
+                    zoom = shard.zooms[0]
+                    heapq.heappush(self.waiting, ((1, -zoom, band), (_write_part_task, task)))
+            else:
+                self.parts.append(future.result())
+        self._hand_over()
 
 
 def build_tiles(

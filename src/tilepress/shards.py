@@ -36,37 +36,51 @@ MAX_SHARDS = 4096  # bands per zoom, whatever the configuration asks
 PASS_TILES = 4096  # a job cuts at most this many grid tiles at once (bounded memory)
 PART_FORMAT = "tilepress-part/1"
 
-_NAME = re.compile(r"z(\d+)(?:-(\d+))?(?:_(\d+)of(\d+))?")
+_NAME = re.compile(r"z(\d+)(?:-(\d+))?(?:_(\d+)of(\d+)|_rows(\d+)-(\d+))?")
 SHARD_PATTERN = _NAME.pattern  # for the workflow's wildcard constraint
 
 
 @dataclass(frozen=True)
 class Shard:
-    """One tile job: whole zooms (``bands == 1``), or band ``band`` of ``bands`` of one zoom."""
+    """One tile job: whole zooms (``bands == 1``), band ``band`` of ``bands`` of one zoom, or
+    the tile rows ``row_range`` of one zoom (a local build sizes its bands by their work)."""
 
     zooms: range
     band: int = 0
     bands: int = 1
+    row_range: range | None = None
 
     def __post_init__(self) -> None:
         if not self.zooms or self.zooms.step != 1:
             raise TilingError(f"a shard needs a zoom range, got {self.zooms!r}")
-        if self.bands > 1 and len(self.zooms) != 1:
+        if (self.bands > 1 or self.row_range is not None) and len(self.zooms) != 1:
             raise TilingError("only a single zoom can be cut into bands")
         if not 0 <= self.band < self.bands <= (1 << self.zooms[0]):
             raise TilingError(
                 f"band {self.band} of {self.bands} is not possible at zoom {self.zooms[0]}"
             )
+        rows = self.row_range
+        if rows is not None and (
+            self.bands > 1
+            or rows.step != 1
+            or not 0 <= rows.start < rows.stop <= 1 << self.zooms[0]
+        ):
+            raise TilingError(f"tile rows {rows!r} are not a band of zoom {self.zooms[0]}")
 
     @property
     def name(self) -> str:
-        """``z0-5`` (zooms 0 to 5), ``z6`` (all of zoom 6), ``z8_3of16`` (a band of zoom 8)."""
+        """``z0-5`` (zooms 0 to 5), ``z6`` (all of zoom 6), ``z8_3of16`` (a band of zoom 8),
+        ``z6_rows0-24`` (tile rows 0 to 24 of zoom 6)."""
         first, last = self.zooms[0], self.zooms[-1]
         text = f"z{first}" if first == last else f"z{first}-{last}"
+        if self.row_range is not None:
+            return f"{text}_rows{self.row_range.start}-{self.row_range.stop - 1}"
         return f"{text}_{self.band}of{self.bands}" if self.bands > 1 else text
 
     def rows(self, zoom: int) -> range:
         """The tile rows of ``zoom`` this shard cuts."""
+        if self.row_range is not None:
+            return self.row_range
         count = 1 << zoom
         return range(self.band * count // self.bands, (self.band + 1) * count // self.bands)
 
@@ -80,10 +94,13 @@ def parse_shard(name: str) -> Shard:
     match = _NAME.fullmatch(name)
     if match is None:
         raise TilingError(
-            f"{name!r} is not a shard name", hint="shard names look like z0-5, z6 or z8_3of16"
+            f"{name!r} is not a shard name",
+            hint="shard names look like z0-5, z6, z8_3of16 or z6_rows0-24",
         )
-    first, last, band, bands = match.groups()
+    first, last, band, bands, first_row, last_row = match.groups()
     zooms = range(int(first), int(last if last is not None else first) + 1)
+    if first_row is not None:
+        return Shard(zooms, row_range=range(int(first_row), int(last_row) + 1))
     if band is None:
         return Shard(zooms)
     return Shard(zooms, int(band), int(bands))
@@ -288,7 +305,9 @@ class PartSet:
         except BaseException:
             self.close()
             raise
-        self.parts.sort(key=lambda part: (part.shard.zooms[0], part.shard.band))
+        self.parts.sort(
+            key=lambda part: (part.shard.zooms[0], part.shard.rows(part.shard.zooms[0]).start)
+        )
         self.zooms = zooms
 
     def _check(self, map_id: str, digest: str, zooms: range) -> None:
