@@ -15,16 +15,20 @@ from tilepress.generalize import Rings, _stable_order, fixed_points, point_ids, 
 from tilepress.tiling import (
     BUFFER,
     EXTENT,
+    RECUT_UNITS,
     TRACE_UNITS,
     WORLD,
     ZoomLevel,
     _near,
+    cut_to_tiles,
     dropped_rows,
     iter_tiles,
     load_pyramid,
+    make_tile_polygons_valid,
     save_pyramid,
     tile_bounds,
     tile_unit,
+    to_grid,
     zoom_level,
 )
 
@@ -227,8 +231,11 @@ def countries_by_code(data: bytes) -> dict[str, shapely.Geometry]:
 
 
 def edge_crossings(shape: shapely.Geometry, x: float) -> np.ndarray:
-    """Sorted y of the points where a polygon's outline crosses the vertical line at ``x``."""
-    line = shapely.LineString([(x, -BUFFER), (x, EXTENT + BUFFER)])
+    """Sorted y of the points where a polygon's outline crosses the vertical line at ``x``,
+    short of the last RECUT_UNITS of the buffer (a tile may cut its buffer that much narrower,
+    and there the outline follows the cut, not the country)."""
+    reach = BUFFER - RECUT_UNITS - 0.5
+    line = shapely.LineString([(x, -reach), (x, EXTENT + reach)])
     points = shapely.get_coordinates(shapely.intersection(shape.boundary, line))
     return np.unique(np.round(points[:, 1], 3))
 
@@ -303,6 +310,32 @@ def test_quantized_geometry_is_valid_and_wound_for_mvt() -> None:
     assert compress(b"same") == compress(b"same")
 
 
+def test_a_ring_pinched_by_rounding_its_cut_points_is_cut_again_closer_to_the_tile() -> None:
+    """An inlet under a unit wide crossing the buffer's edge: its two cut points round to one,
+    which pinches the ring. The tile is cut again a unit further in, the neighbour too (so
+    the two still meet without overlap), instead of being repaired by GEOS."""
+    edge = EXTENT + BUFFER  # the east edge of tile 0's buffered square, in grid units
+    inlet = [(4300, 149), (edge - 1, 150), (4300, 151)]  # its tip lies one unit inside the edge
+    border = [(4000, 100), (4300, 103)]  # slanted: cut points off the grid on both lines
+    land = shapely.Polygon([*border, *inlet, (4300, 200), (4000, 200)])
+    neighbour = shapely.Polygon([(4000, 0), (4300, 0), *border[::-1]])
+    pieces = cut_to_tiles(np.array([land, neighbour], dtype=object), 1, range(2))
+    west = np.flatnonzero(pieces.x == 0)
+    assert (~shapely.is_valid(pieces.geometries[west])).tolist() == [True, False]  # pinched
+    repaired = make_tile_polygons_valid(pieces)
+    assert shapely.is_valid(repaired).all()
+    assert shapely.bounds(repaired[west]).tolist() == [
+        [4000, 100, edge - 1, 200],
+        [4000, 0, edge - 1, 102],
+    ]
+    assert repaired[west[0]].intersection(repaired[west[1]]).area == 0
+    assert (
+        shapely.union_all(repaired[west]).area == (edge - 1 - 4000) * 200
+    )  # the inlet ends on the new cut
+    east = np.flatnonzero(pieces.x == 1)  # the tile to the east is not touched
+    assert all(shapely.equals(repaired[east], pieces.geometries[east]))
+
+
 def test_rounding_keeps_shared_borders_shared_without_gaps() -> None:
     """Two neighbours whose common border zigzags below the grid, and a third meeting them at
     a junction: after rounding they still tile their union exactly (no gap, no overlap)."""
@@ -355,6 +388,36 @@ def test_a_country_below_the_grid_leaves_a_trace_or_is_reported() -> None:
     not_yet = np.array([0.0, 9.0])  # the speck's first zoom is 9: dropped, and said so
     assert not any(t.traces.any() for t in iter_tiles(level, range(16), not_yet))
     assert dropped_rows(level, not_yet) == [1]
+
+
+def test_specks_of_a_larger_country_become_traces_except_at_the_deepest_zoom() -> None:
+    """An islet smaller than SPECK_AREA leaves the fill below the deepest zoom and shows as a
+    trace where its country has nothing else; enclaves and micro-states made of specks stay."""
+    zoom, unit = 4, tile_unit(4)
+    mainland = shapely.box(-3e6, -3e6, -1e6, -1e6)
+    islet = shapely.box(1e6, 1e6, 1e6 + 3 * unit, 1e6 + 3 * unit)  # 9 square units
+    # A neighbour with a hole that the first country's other islet fills exactly: that islet
+    # shares its points, so it is no speck (dropping it would open a gap).
+    hole = shapely.box(-5e6, 2e6, -5e6 + 3 * unit, 2e6 + 3 * unit)
+    neighbour = shapely.box(-6e6, 1e6, -4e6, 3e6).difference(hole)
+    micro_state = shapely.box(3e6, -2e6, 3e6 + 3 * unit, -2e6 + 3 * unit)
+    first = shapely.MultiPolygon([mainland, islet, hole])
+    geometries = np.array([first, neighbour, micro_state], dtype=object)
+    rings = Rings.from_geometries(geometries)
+    shallow = zoom_level(zoom, rings)
+    deepest = zoom_level(zoom, rings, deepest=True)
+    assert shapely.get_num_geometries(shallow.countries).tolist() == [2, 1, 1]
+    assert shapely.get_num_geometries(deepest.countries).tolist() == [3, 1, 1]
+    assert shallow.countries[0].area == pytest.approx(deepest.countries[0].area - 9.0)
+    assert shallow.collapsed_rows.tolist() == [0] and len(deepest.collapsed_rows) == 0
+    [(x, y)] = shallow.collapsed_xy.tolist()  # where the islet was: its middle on the grid
+    assert (x, y) == pytest.approx(tuple(to_grid(np.array(islet.centroid.coords), zoom)[0]))
+    traced = [t for t in iter_tiles(shallow, range(16)) if t.traces.any()]
+    assert [(t.x, t.y, t.rows[t.traces].tolist()) for t in traced] == [
+        (int(x // EXTENT), int(y // EXTENT), [0])
+    ]
+    assert not any(t.traces.any() for t in iter_tiles(deepest, range(16)))
+    assert dropped_rows(shallow, np.zeros(3)) == []  # the country still shows
 
 
 def test_border_lines_follow_shared_edges_only() -> None:
