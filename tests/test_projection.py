@@ -96,6 +96,10 @@ def test_two_threads_project_exactly_as_one(natural_earth: CountryTable) -> None
     here = transformer("EPSG:4326", "EPSG:3857")
     there = helper_thread().submit(transformer, "EPSG:4326", "EPSG:3857").result()
     assert there is not here and transformer("EPSG:4326", "EPSG:3857") is here
+    # Called from the helper thread itself, it runs there in one piece instead of waiting
+    # for itself.
+    inside = helper_thread().submit(to_web_mercator, natural_earth.geometries).result(timeout=60)
+    assert all(shapely.equals_exact(inside, whole, tolerance=0))
 
 
 def test_lonlat_to_web_mercator() -> None:

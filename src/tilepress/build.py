@@ -458,10 +458,9 @@ class _PipelinedParts:
     A shallow zoom is one job (snap, cut, encode). A deep zoom (most of the work) is snapped
     once, by one worker, which keeps the level and writes it to a file for the others; its
     bands of rows, sized by their work, then go to any worker. Only one job more than there
-    are workers
-    is handed over at a time (the spare one keeps a worker that just finished busy while the
-    next jobs are sent), so the largest jobs run first and small ones fill the gaps at the
-    end.
+    are workers is handed over at a time (the spare one keeps a worker that just finished
+    busy while the next jobs are sent), so the largest jobs run first and small ones fill the
+    gaps at the end.
     """
 
     def __init__(self, pool: ProcessPoolExecutor, workers: int, folder: Path) -> None:

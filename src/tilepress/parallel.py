@@ -4,6 +4,7 @@ phase), and costs next to nothing where no second core is free."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -13,6 +14,7 @@ import shapely
 from numpy.typing import NDArray
 
 PARALLEL_MIN = 100_000  # vertices (or points) below which one thread is quicker
+_HELPER_NAME = "tilepress-helper"
 
 Geometries = NDArray[np.object_]
 
@@ -20,12 +22,15 @@ Geometries = NDArray[np.object_]
 @lru_cache(maxsize=1)
 def helper_thread() -> ThreadPoolExecutor:
     """The process's one helper thread."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tilepress-helper")
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix=_HELPER_NAME)
 
 
 def vertex_halves(geometries: Geometries) -> int | None:
     """Where to split ``geometries`` into two runs of about equal vertex counts, or None when
-    they hold too few vertices for a split to pay."""
+    they hold too few vertices for a split to pay (or this is the helper thread, which must
+    not wait for itself)."""
+    if threading.current_thread().name.startswith(_HELPER_NAME):
+        return None
     per_geometry = shapely.get_num_coordinates(geometries)
     total = int(per_geometry.sum())
     if total < 2 * PARALLEL_MIN or len(geometries) < 2:

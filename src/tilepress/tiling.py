@@ -146,8 +146,8 @@ def snap_to_grid(
     All rings round together, so a border shared vertex for vertex stays shared. Where
     rounding folds a ring, the vertices at the fold are dropped from every ring that uses
     them (junctions stay); what that cannot fix is repaired polygon by polygon, and parts of
-    one country that came to overlap are merged. Specks (see :func:`_without_specks`) vanish unless
-    ``keep_specks``. Returns the countries and where (grid) and whose pieces vanished.
+    one country that came to overlap are merged. Specks (see :func:`_without_specks`) vanish
+    unless ``keep_specks``. Returns the countries and where (grid) and whose pieces vanished.
     """
     exact = to_grid(rings.xy, zoom)
     speck_xy, speck_rows = np.empty((0, 2)), np.empty(0, dtype=np.int64)
