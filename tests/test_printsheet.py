@@ -23,7 +23,8 @@ from PIL import Image
 
 from tilepress.config import HighlightGroup, MapSpec, PageSpec, PrintOptions, load_config
 from tilepress.errors import PrintError, ProjectionError, TilepressError
-from tilepress.printgeometry import drop_straight, rings_of
+from tilepress.generalize import rings_of
+from tilepress.printgeometry import drop_straight
 from tilepress.printsheet import (
     PrintReport,
     Rings,

@@ -21,9 +21,10 @@ from tilepress.generalize import (
     around_ring,
     first_shared_edges,
     junctions,
+    rings_of,
     thin_shared,
 )
-from tilepress.parallel import PARALLEL_MIN, helper_thread, vertex_halves
+from tilepress.parallel import PARALLEL_MIN, helper_thread
 from tilepress.projection import (
     Extent,
     PrintProjection,
@@ -194,28 +195,6 @@ def polygonal_or_empty(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
     result = polygonal(geometries)
     result[shapely.is_empty(result)] = shapely.MultiPolygon()
     return result
-
-
-def rings_of(geometries: NDArray[np.object_]) -> Rings:
-    """:meth:`Rings.from_geometries`, many vertices in two halves, one in the helper thread
-    (GEOS releases the GIL)."""
-    half = vertex_halves(geometries)
-    if half is None:
-        return Rings.from_geometries(geometries)
-    first = helper_thread().submit(Rings.from_geometries, geometries[:half])
-    second = Rings.from_geometries(geometries[half:])
-    one = first.result()
-    return Rings(
-        xy=np.concatenate([one.xy, second.xy]),
-        sizes=np.concatenate([one.sizes, second.sizes]),
-        ring_polygon=np.concatenate(
-            [one.ring_polygon, second.ring_polygon + len(one.polygon_geometry)]
-        ),
-        polygon_geometry=np.concatenate(
-            [one.polygon_geometry, second.polygon_geometry + one.count]
-        ),
-        count=len(geometries),
-    )
 
 
 # ---------------------------------------------------------------------------------------------

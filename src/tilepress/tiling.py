@@ -32,6 +32,7 @@ from tilepress.generalize import (
     around_ring,
     first_shared_edges,
     fixed_points,
+    rings_of,
     thin_shared,
 )
 from tilepress.projection import WEB_MERCATOR_HALF_WORLD, WEB_MERCATOR_MAX_LAT, to_web_mercator
@@ -101,7 +102,7 @@ def thinned_levels(mercator: Geometries, zooms: Sequence[int]) -> Iterator[tuple
     tile units go, identically on both sides of every shared border (:func:`thin_shared`), so
     neighbours keep one common border at every zoom without rebuilding a topology per zoom.
     """
-    rings = Rings.from_geometries(mercator)
+    rings = rings_of(mercator)
     for zoom in sorted(zooms, reverse=True):
         area = (SIMPLIFY_UNITS * tile_unit(zoom)) ** 2
         rings = thin_shared(rings, area, rounds=12, min_removed=THIN_UNTIL_REMOVED)
