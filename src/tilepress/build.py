@@ -440,15 +440,18 @@ def _snap_deep_zoom(zoom: int, rings: Rings, workers: int, target: Path) -> list
     workers (the level's data never passes through the main process); its bands."""
     level = zoom_level(zoom, rings, deepest=zoom == _WORKER_STATE["max_zoom"])
     target.write_bytes(pickle.dumps(level, protocol=pickle.HIGHEST_PROTOCOL))  # read only later
-    _WORKER_STATE.setdefault("snapped", {})[target] = level
+    _WORKER_STATE["snapped"] = {target: level}
     return _bands(level, workers)
 
 
 def _snapped_level(path: Path) -> ZoomLevel:
-    """A level written by :func:`_snap_deep_zoom`: this worker's own if it snapped it."""
-    snapped: dict[Path, ZoomLevel] = _WORKER_STATE.setdefault("snapped", {})
+    """A level written by :func:`_snap_deep_zoom`: this worker's own if it snapped it. A
+    worker keeps one such level at a time (a deep zoom's level can take hundreds of MB)."""
+    snapped: dict[Path, ZoomLevel] = _WORKER_STATE.get("snapped", {})
     if path not in snapped:
-        snapped[path] = pickle.loads(path.read_bytes())  # noqa: S301 (our own worker's file)
+        snapped.clear()  # freed before the next one is read
+        # Unpickling is safe here (S301 warns of untrusted data): a worker of ours wrote it.
+        snapped = _WORKER_STATE["snapped"] = {path: pickle.loads(path.read_bytes())}  # noqa: S301
     return snapped[path]
 
 
