@@ -45,16 +45,19 @@ def file_digests(folder: Path) -> dict[str, str]:
     }
 
 
-def run_workflow(workdir: Path, config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """Run `tilepress run` (the real Snakemake engine) in ``workdir``."""
-    env = tilepress_env()
+def run_workflow(
+    workdir: Path, config: Path, *extra: str, cores: int | None = 2, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run `tilepress run` (the real Snakemake engine) in ``workdir``; ``cores=None`` leaves
+    the core count to Snakemake's profile (an executor plugin's runs)."""
+    cores_option = [] if cores is None else ["--cores", str(cores)]
     return subprocess.run(
-        [*tilepress_command(), "run", "--configfile", str(config), "--cores", "2", *extra],
+        [*tilepress_command(), "run", "--configfile", str(config), *cores_option, *extra],
         cwd=workdir,
-        env=env,
+        env=tilepress_env(),
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
         check=False,
     )
 

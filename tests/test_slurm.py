@@ -25,8 +25,7 @@ from tests.conftest import (
     REFERENCE_ID,
     REPO,
     file_digests,
-    tilepress_command,
-    tilepress_env,
+    run_workflow,
 )
 
 pytestmark = pytest.mark.e2e
@@ -166,29 +165,20 @@ def test_reference_workflow_on_slurm_equals_the_local_run(
 ) -> None:
     (tmp_path / "config").mkdir()
     shutil.copy(REFERENCE_CONFIG, tmp_path / "config" / "config.yaml")
-    env = tilepress_env()
     started = time.monotonic()
-    result = subprocess.run(
-        [
-            *tilepress_command(),
-            "run",
-            "--configfile",
-            str(tmp_path / "config" / "config.yaml"),
-            "--",
-            "--executor",
-            "slurm",
-            "--profile",
-            str(REPO / "profiles" / "slurm"),
-            "--slurm-status-command",
-            "squeue",
-            "--slurm-no-account",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
+    result = run_workflow(
+        tmp_path,
+        tmp_path / "config" / "config.yaml",
+        "--",
+        "--executor",
+        "slurm",
+        "--profile",
+        str(REPO / "profiles" / "slurm"),
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-no-account",
+        cores=None,
         timeout=600,
-        check=False,
     )
     seconds = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-4000:]
