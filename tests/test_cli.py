@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -214,6 +215,40 @@ def test_step_tiles_runs_without_the_cycle_collector_and_restores_it(
     assert result.exit_code == 0, result.output
     assert (tmp_path / f"{spec['id']}.pmtiles").is_file()
     assert collections == [] and gc.isenabled()
+
+
+STEP_THEN_NUMPY = """
+import os, sys
+from tilepress.cli import main
+try:
+    main(["step", "verify", "--sha256", sys.argv[1], "--name", "natural-earth", sys.argv[2]])
+except SystemExit:
+    pass
+import numpy
+print(os.environ.get("OPENBLAS_NUM_THREADS"), len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize(("preset", "expected"), [(None, "1"), ("3", "3")])
+def test_a_step_keeps_numpy_to_one_thread(preset: str | None, expected: str) -> None:
+    """A step process imports numpy without OpenBLAS's spinning threads (one per core), unless
+    the user asked for some."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    completed = subprocess.run(
+        [sys.executable, "-c", STEP_THEN_NUMPY, BUILTIN_SOURCE_SHA256, str(DATA)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    value, threads = completed.stdout.split()
+    assert value == expected
+    if preset is None:
+        assert threads == "1"
 
 
 def test_console_script_reports_a_bad_config(bad_config: Path, tmp_path: Path) -> None:

@@ -222,6 +222,10 @@ def step() -> None:
     # is installed (a quarter of a second per step): a None entry makes that import fail fast.
     if "pandas" not in sys.modules and "pyogrio" not in sys.modules:
         sys.modules["pandas"] = None  # type: ignore[assignment]
+    # Nor any linear algebra: without this, importing numpy starts an OpenBLAS thread per core
+    # that spins for a tenth of a second of CPU, taken from the step's own work.
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if "SLURM_JOB_ID" in os.environ:  # the rule's log then shows where the job ran
         log.info(
             "Slurm job %s on %s",
