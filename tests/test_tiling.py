@@ -420,6 +420,34 @@ def test_specks_of_a_larger_country_become_traces_except_at_the_deepest_zoom() -
     assert dropped_rows(shallow, np.zeros(3)) == []  # the country still shows
 
 
+def test_parts_of_a_country_that_meet_on_the_grid_are_merged() -> None:
+    """Rounding puts an island onto its mainland's coast: the two (and a third part touching
+    the mainland at a corner) become one valid country; a neighbour's parts that meet only at
+    a point stay two."""
+    zoom, unit = 2, tile_unit(2)
+
+    def box(x0: float, y0: float, x1: float, y1: float) -> shapely.Polygon:
+        """A box given in grid units (x east, y south from the world's north-west corner)."""
+        half = WORLD / 2
+        return shapely.box(x0 * unit - half, half - y1 * unit, x1 * unit - half, half - y0 * unit)
+
+    mainland = box(5000, 5000, 5100, 5100)
+    island = box(5100.3, 5020, 5110.3, 5030)  # 0.3 units off the coast: on it once rounded
+    corner = box(4990, 4990, 5000, 5000)  # meets the mainland at one point
+    west, east = box(6000, 6000, 6010, 6010), box(6010, 6010, 6020, 6020)  # corner to corner
+    geometries = np.array(
+        [shapely.MultiPolygon([mainland, island, corner]), shapely.MultiPolygon([west, east])],
+        dtype=object,
+    )
+    level = zoom_level(zoom, Rings.from_geometries(geometries))
+    assert shapely.is_valid(level.countries).all()
+    assert shapely.get_num_geometries(level.countries).tolist() == [2, 2]
+    merged = max(shapely.get_parts(level.countries[0]), key=lambda part: part.area)
+    assert merged.area == pytest.approx(100 * 100 + 10 * 10)  # mainland and island, no seam
+    assert len(merged.interiors) == 0
+    assert level.countries[1].area == pytest.approx(2 * 10 * 10)
+
+
 def test_border_lines_follow_shared_edges_only() -> None:
     left = shapely.box(0, 0, 1e6, 1e6)
     right = shapely.box(1e6, 0, 2e6, 1e6)

@@ -195,16 +195,10 @@ def snap_to_grid(
     collapsed_xy = np.column_stack([s[vanished] for s in sums]) / np.maximum(counts, 1)[:, None]
     collapsed_rows = rings.polygon_geometry[vanished]
     flat, polygon = shapely.get_parts(pieces, return_index=True)
-    row_of_part = rings.polygon_geometry[polygon]
+    flat, row_of_part, merged = _merge_overlapping_parts(flat, rings.polygon_geometry[polygon])
     empty = np.empty(rings.count, dtype=object)
     empty[:] = [shapely.MultiPolygon()] * rings.count
     countries: Geometries = shapely.multipolygons(flat, indices=row_of_part, out=empty)
-    # Each part is valid now; a country is invalid only where two of its parts meet. GEOS
-    # checks just the countries with such parts (a tenth of them; not Canada's thousands).
-    meeting = np.unique(row_of_part[_meeting_pairs(flat, row_of_part)[0]])
-    merged = meeting[~shapely.is_valid(countries[meeting])]
-    for row in merged:
-        countries[row] = _merge_overlapping_parts(countries[row])
     # Snap-rounding a merged group can make it touch another group of the same country.
     still = merged[~shapely.is_valid(countries[merged])]
     countries[still] = repair_on_grid(countries[still])
@@ -356,10 +350,18 @@ def _snap_one(geometry: shapely.Geometry) -> shapely.Geometry:
     return snapped if snapped.is_valid else shapely.make_valid(snapped)
 
 
-def _merge_overlapping_parts(country: shapely.Geometry) -> shapely.Geometry:
-    """A MultiPolygon whose valid parts came to touch or overlap: union each group of them."""
-    parts = shapely.get_parts(country)
-    first, second = _meeting_pairs(parts, np.zeros(len(parts), dtype=np.int64))
+def _merge_overlapping_parts(
+    parts: Geometries, row_of_part: IntArray
+) -> tuple[Geometries, IntArray, IntArray]:
+    """Valid polygons, sorted by row (country), with those of one row that came to overlap
+    or to share more than points merged; the polygons, their rows and the rows merged.
+
+    Parts meeting others of their row form groups (connected through the meeting pairs); a
+    country is invalid only where such a group is, so GEOS checks just the groups (a few dozen
+    parts; never Canada's thousands) and unions the invalid ones on the grid. A merged group
+    takes the place of its first part.
+    """
+    first, second = _meeting_pairs(parts, row_of_part)
     group = np.arange(len(parts))
     while True:  # connected components: propagate the lowest part number along the pairs
         lowest = group.copy()
@@ -369,16 +371,22 @@ def _merge_overlapping_parts(country: shapely.Geometry) -> shapely.Geometry:
         if np.array_equal(lowest, group):
             break
         group = lowest
-    merged = np.array(
-        [
-            shapely.union_all(parts[group == g], grid_size=1.0)
-            if np.count_nonzero(group == g) > 1
-            else parts[g]
-            for g in np.unique(group)
-        ],
-        dtype=object,
-    )
-    return shapely.multipolygons(shapely.get_parts(polygonal(merged)))
+    grouped = np.flatnonzero(np.bincount(group, minlength=len(parts))[group] > 1)
+    if len(grouped) == 0:
+        return parts, row_of_part, np.empty(0, dtype=np.int64)
+    grouped = grouped[np.argsort(group[grouped], kind="stable")]
+    leaders, member_of = np.unique(group[grouped], return_inverse=True)
+    valid = shapely.is_valid(shapely.multipolygons(parts[grouped], indices=member_of))
+    if valid.all():
+        return parts, row_of_part, np.empty(0, dtype=np.int64)
+    pieces = parts.copy()
+    keep = np.ones(len(parts), dtype=bool)
+    for leader in leaders[~valid].tolist():
+        members = np.flatnonzero(group == leader)
+        keep[members[1:]] = False
+        pieces[leader] = shapely.union_all(parts[members], grid_size=1.0)
+    merged_parts, index = shapely.get_parts(polygonal(pieces[keep]), return_index=True)
+    return merged_parts, row_of_part[keep][index], np.unique(row_of_part[leaders[~valid]])
 
 
 def grid_borders(countries: Geometries) -> tuple[Geometries, IntArray]:
