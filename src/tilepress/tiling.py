@@ -426,15 +426,21 @@ def _wrap_copies(geometries: Geometries, zoom: int) -> tuple[Geometries, IntArra
     in their buffer, so fills and strokes meet there without a seam.
     """
     width = float(EXTENT << zoom)
-    east = shapely.clip_by_rect(geometries, width - BUFFER, -BUFFER, width, width + BUFFER)
-    west = shapely.clip_by_rect(geometries, 0.0, -BUFFER, BUFFER, width + BUFFER)
+    minx, _miny, maxx, _maxy = shapely.bounds(geometries).T
+    # Only the few geometries reaching into a strip are clipped (GEOS would walk them all).
+    east_rows = np.flatnonzero(maxx > width - BUFFER)
+    west_rows = np.flatnonzero(minx < BUFFER)
+    east = shapely.clip_by_rect(
+        geometries[east_rows], width - BUFFER, -BUFFER, width, width + BUFFER
+    )
+    west = shapely.clip_by_rect(geometries[west_rows], 0.0, -BUFFER, BUFFER, width + BUFFER)
     east = shapely.transform(east, lambda xy: xy - np.array([width, 0.0]))
     west = shapely.transform(west, lambda xy: xy + np.array([width, 0.0]))
-    rows = np.arange(len(geometries), dtype=np.int64)
     keep_east = ~shapely.is_empty(east)
     keep_west = ~shapely.is_empty(west)
     combined = np.concatenate([geometries, east[keep_east], west[keep_west]])
-    source_rows = np.concatenate([rows, rows[keep_east], rows[keep_west]])
+    rows = np.arange(len(geometries), dtype=np.int64)
+    source_rows = np.concatenate([rows, east_rows[keep_east], west_rows[keep_west]])
     return combined, source_rows
 
 
