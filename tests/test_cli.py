@@ -268,3 +268,45 @@ def test_console_script_reports_a_bad_config(bad_config: Path, tmp_path: Path) -
     assert completed.stderr.count("\n  - ") == 4
     assert f"{bad_config}:9: maps[0].highlight[0].countries[0]" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Processes (other than this one) whose command line contains ``text``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:  # gone meanwhile
+            continue
+    return [pid for pid in found if pid != os.getpid()]
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux's /proc")
+def test_console_script_step_ends_with_its_output_flushed_and_workers_gone(
+    tmp_path: Path,
+) -> None:
+    """A step run from the console script ends without tearing its objects down, but only
+    once its log is written and its worker processes have ended; a failing step still fails."""
+    script = Path(sys.executable).with_name("tilepress")
+    spec = load_config(REFERENCE).maps[0].to_dict() | {"min_zoom": 0, "max_zoom": 2}
+    out = tmp_path / "quick-exit-out"
+    command = [str(script), "step", "tiles", "--spec", json.dumps(spec), "--out", str(out)]
+    completed = subprocess.run(
+        [*command, "--threads", "2"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr.rstrip().splitlines()[-1].startswith(f"tilepress: {spec['id']}: ")
+    assert "merged in" in completed.stderr
+    assert (out / "tiles-report.json").is_file()
+    assert _processes_mentioning(str(out)) == []  # no worker outlives the command
+    failed = subprocess.run(
+        [str(script), "step", "tiles", "--spec", "{}", "--out", str(tmp_path / "never")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert failed.returncode == 1
+    assert "--spec is not a map specification" in failed.stderr
+    assert not (tmp_path / "never").exists()

@@ -426,8 +426,12 @@ def _write_parts(
             _write_part_task((Shard(range(zoom, zoom + 1)), rings, folder / f"z{zoom}.part"))
             for zoom, rings in thinned
         ]
-    with _fork_pool(workers) as pool:
+    pool = _fork_pool(workers)
+    try:
         return _PipelinedParts(pool, workers, folder).run(thinned, sorted(zooms)[-2:])
+    finally:
+        # Not waiting: the workers end (tearing down hundreds of MB each) during the merge.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _fork_pool(workers: int) -> ProcessPoolExecutor:

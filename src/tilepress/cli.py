@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache, wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 import click
 
@@ -356,15 +356,44 @@ def _without_cycle_collector() -> Iterator[None]:
     and the workers it forks. tilepress makes no reference cycles, but its many short-lived
     objects (geometries, features, tiles) trigger collections that rescan every long-lived
     object: about a tenth of a tiles step, 40 ms of a print step. Through ``atexit``, the
-    interpreter then also skips collecting every object when it ends."""
+    interpreter then also skips collecting every object when it ends; run from the console
+    script (:func:`console_script`), a step that succeeded does not even free them."""
     _freeze_objects_at_exit()
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
+        _FINISHED_STEPS.append(click.get_current_context().info_name or "step")
     finally:
         if enabled:
             gc.enable()
+
+
+_FINISHED_STEPS: list[str] = []  # steps of this process that completed
+
+
+def console_script() -> None:
+    """The ``tilepress`` command: :func:`main`; after a step that succeeded, the
+    process ends as soon as its output is flushed and its workers are gone, without freeing
+    its objects one by one (30 ms of a two-second tiles step, for nothing)."""
+    try:
+        main()
+    except SystemExit as done:
+        if done.code in (None, 0) and _FINISHED_STEPS:
+            _end_now()
+        raise
+
+
+def _end_now() -> NoReturn:
+    """Flush the log and the standard streams, wait for child processes, end at once."""
+    import multiprocessing
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for child in multiprocessing.active_children():  # workers still ending
+        child.join()
+    os._exit(0)
 
 
 @lru_cache(maxsize=1)
