@@ -522,7 +522,8 @@ def cut_to_tiles(geometries: Geometries, zoom: int, tile_rows: range) -> TilePie
 def _in_tile_units(pieces: Geometries, tx: IntArray, ty: IntArray) -> Geometries:
     """Grid geometries moved into their tiles' coordinates and rounded to integers."""
     coords, index = shapely.get_coordinates(pieces, return_index=True)
-    coords -= np.column_stack([tx, ty])[index] * float(EXTENT)
+    coords[:, 0] -= (tx * EXTENT).astype(np.float64)[index]  # a column at a time: no (n, 2)
+    coords[:, 1] -= (ty * EXTENT).astype(np.float64)[index]  # temporaries
     np.rint(coords, out=coords)
     moved: Geometries = shapely.set_coordinates(pieces.copy(), coords)
     return moved
