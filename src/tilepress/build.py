@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -426,17 +427,20 @@ def _write_parts(
             _write_part_task((Shard(range(zoom, zoom + 1)), rings, folder / f"z{zoom}.part"))
             for zoom, rings in thinned
         ]
-    pool = _fork_pool(workers)
-    try:
+    with _fork_pool(workers) as pool:
         return _PipelinedParts(pool, workers, folder).run(thinned, sorted(zooms)[-2:])
+
+
+@contextmanager
+def _fork_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes forked from this one (they inherit ``_WORKER_STATE``). Leaving the
+    block does not wait for them: they end (tearing down hundreds of MB each) while the
+    parts they wrote are merged."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        yield pool
     finally:
-        # Not waiting: the workers end (tearing down hundreds of MB each) during the merge.
         pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _fork_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes forked from this one (they inherit ``_WORKER_STATE``)."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
 
 
 def _snap_deep_zoom(zoom: int, rings: Rings, workers: int, target: Path) -> list[Shard]:
