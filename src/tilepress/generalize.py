@@ -10,7 +10,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from tilepress.parallel import helper_thread, vertex_halves
+from tilepress.parallel import map_in_halves
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -161,12 +161,11 @@ class Rings:
 def rings_of(geometries: NDArray[np.object_]) -> Rings:
     """:meth:`Rings.from_geometries`, many vertices in two halves, one in the helper thread
     (GEOS releases the GIL)."""
-    half = vertex_halves(geometries)
-    if half is None:
-        return Rings.from_geometries(geometries)
-    first = helper_thread().submit(Rings.from_geometries, geometries[:half])
-    second = Rings.from_geometries(geometries[half:])
-    one = first.result()
+    return map_in_halves(Rings.from_geometries, geometries, _joined)
+
+
+def _joined(one: Rings, second: Rings) -> Rings:
+    """The rings of two runs of geometries, one after the other."""
     return Rings(
         xy=np.concatenate([one.xy, second.xy]),
         sizes=np.concatenate([one.sizes, second.sizes]),
@@ -176,7 +175,7 @@ def rings_of(geometries: NDArray[np.object_]) -> Rings:
         polygon_geometry=np.concatenate(
             [one.polygon_geometry, second.polygon_geometry + one.count]
         ),
-        count=len(geometries),
+        count=one.count + second.count,
     )
 
 

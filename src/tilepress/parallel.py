@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
 import shapely
@@ -17,6 +18,7 @@ PARALLEL_MIN = 100_000  # vertices (or points) below which one thread is quicker
 _HELPER_NAME = "tilepress-helper"
 
 Geometries = NDArray[np.object_]
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
@@ -39,14 +41,21 @@ def vertex_halves(geometries: Geometries) -> int | None:
     return min(max(half, 1), len(geometries) - 1)
 
 
+def _concatenated(first: Geometries, second: Geometries) -> Geometries:
+    return np.concatenate([first, second])
+
+
 def map_in_halves(
-    function: Callable[[Geometries], Geometries], geometries: Geometries
-) -> Geometries:
-    """``function`` of an array of geometries (one result per geometry, each computed on its
-    own) over two halves, the first in the helper thread: the same array as one call."""
+    function: Callable[[Geometries], T],
+    geometries: Geometries,
+    join: Callable[[T, T], T] = _concatenated,  # type: ignore[assignment]
+) -> T:
+    """``function`` of an array of geometries (each computed on its own) over two halves,
+    the first in the helper thread, the results joined: the same as one call. By default
+    the results are arrays with one entry per geometry."""
     half = vertex_halves(geometries)
     if half is None:
         return function(geometries)
     first = helper_thread().submit(function, geometries[:half])
     second = function(geometries[half:])
-    return np.concatenate([first.result(), second])
+    return join(first.result(), second)
