@@ -261,9 +261,30 @@ def _cut_shard(
     return all_stats
 
 
-# A shard, what to cut it from (thinned rings to snap, the file of a level a worker snapped, or
-# None for the levels already in the worker), and its part file.
-PartTask = tuple[Shard, Rings | Path | None, Path]
+@dataclass(frozen=True)
+class RingsFile:
+    """Thinned rings the main process wrote to a file for a worker: sent through the pool's
+    pipe instead, megabytes of arrays cross it in pipe-sized pieces, each waiting for the GIL
+    while the main process goes on thinning (50 ms for the deepest zoom, not 10)."""
+
+    path: Path
+
+    @classmethod
+    def write(cls, rings: Rings, path: Path) -> RingsFile:
+        """Store ``rings`` in ``path``."""
+        path.write_bytes(pickle.dumps(rings, protocol=pickle.HIGHEST_PROTOCOL))
+        return cls(path)
+
+    def read(self) -> Rings:
+        """The rings (the file stays: it is the part folder's, removed with it)."""
+        # Unpickling is safe here (S301 warns of untrusted data): this build wrote it.
+        rings: Rings = pickle.loads(self.path.read_bytes())  # noqa: S301
+        return rings
+
+
+# A shard, what to cut it from (thinned rings to snap, directly or in a file; the file of a
+# level a worker snapped; or None for the levels already in the worker), and its part file.
+PartTask = tuple[Shard, Rings | RingsFile | Path | None, Path]
 
 
 def _write_part_task(task: PartTask) -> Path:
@@ -274,9 +295,10 @@ def _write_part_task(task: PartTask) -> Path:
     if isinstance(geometry, Path):
         level = _snapped_level(geometry)
         levels[level.zoom] = level
-    elif isinstance(geometry, Rings):  # rings are handed over for a one-zoom shard
+    elif geometry is not None:  # rings are handed over for a one-zoom shard
         zoom = shard.zooms[0]
-        levels[zoom] = zoom_level(zoom, geometry, deepest=zoom == _WORKER_STATE["max_zoom"])
+        rings = geometry.read() if isinstance(geometry, RingsFile) else geometry
+        levels[zoom] = zoom_level(zoom, rings, deepest=zoom == _WORKER_STATE["max_zoom"])
     for zoom in shard.zooms:
         if zoom not in levels:
             raise TilingError(f"zoom {zoom} is neither in the stored pyramid nor handed over")
@@ -443,10 +465,10 @@ def _fork_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _snap_deep_zoom(zoom: int, rings: Rings, workers: int, target: Path) -> list[Shard]:
+def _snap_deep_zoom(zoom: int, rings: RingsFile, workers: int, target: Path) -> list[Shard]:
     """Worker: a deep zoom snapped and kept here, and written to ``target`` for the other
     workers (the level's data never passes through the main process); its bands."""
-    level = zoom_level(zoom, rings, deepest=zoom == _WORKER_STATE["max_zoom"])
+    level = zoom_level(zoom, rings.read(), deepest=zoom == _WORKER_STATE["max_zoom"])
     target.write_bytes(pickle.dumps(level, protocol=pickle.HIGHEST_PROTOCOL))  # read only later
     _WORKER_STATE["snapped"] = {target: level}
     return _bands(level, workers)
@@ -482,7 +504,8 @@ class _PipelinedParts:
 
     def run(self, thinned: Iterable[tuple[int, Rings]], deep: list[int]) -> list[Path]:
         """Every zoom of ``thinned`` into part files (``deep`` zooms in bands); their paths."""
-        for zoom, rings in thinned:
+        for zoom, thinned_rings in thinned:
+            rings = RingsFile.write(thinned_rings, self.folder / f"z{zoom}.rings")
             if zoom in deep:
                 level_file = self.folder / f"z{zoom}.level"
                 self._add((0, -zoom, 0), (_snap_deep_zoom, zoom, rings, self.workers, level_file))

@@ -1,24 +1,25 @@
 """Mapbox Vector Tile 2.1 encoding of prepared tile geometries.
 
 The command streams are built with numpy over all coordinates of many tiles at once, down to their
-packed varint bytes; Python only loops over rings, features and properties. Layer metadata
-(name, keys, values, extent, version) is serialized with the protobuf schema shipped with
-``mapbox_vector_tile``. For valid input the output is byte for byte what
-``mapbox_vector_tile.encode`` gives with ``ENCODE_OPTIONS``, except that equal int and float
-values (1 and 1.0) stay two values and integers beyond int64 go to ``uint_value``.
+packed varint bytes; Python only loops over rings, features and properties. The protobuf
+fields of tiles, layers and features are written directly, with the strings' fields cached
+(names, keys and values repeat from tile to tile). For valid input the output is byte for byte
+what ``mapbox_vector_tile.encode`` gives with ``ENCODE_OPTIONS`` (the tests compare them),
+except that equal int and float values (1 and 1.0) stay two values and integers beyond int64
+go to ``uint_value``.
 """
 
 from __future__ import annotations
 
 import gzip
+import struct
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-import mapbox_vector_tile
 import numpy as np
 import shapely
 from isal import isal_zlib
-from mapbox_vector_tile.Mapbox import vector_tile_pb2
 from numpy.typing import NDArray
 
 from tilepress.tiling import EXTENT
@@ -53,6 +54,9 @@ _CLOSE_PATH_1 = _SMALL_VARINTS[(1 << 3) | CMD_CLOSE_PATH]
 _TILE_LAYER, _LAYER_FEATURE = b"\x1a", b"\x12"
 _FEATURE_TAGS, _FEATURE_GEOMETRY = b"\x12", b"\x22"
 _FEATURE_TYPE = {t: bytes([0x18, t]) for t in (GEOM_POINT, GEOM_LINESTRING, GEOM_POLYGON)}
+# Wire keys of the layer's name, keys and values.
+_LAYER_NAME, _LAYER_KEY, _LAYER_VALUE = b"\x0a", b"\x1a", b"\x22"
+_DOUBLE = struct.Struct("<d")
 
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
 
@@ -67,6 +71,10 @@ def _varint(number: int) -> bytes:
         number >>= 7
     out.append(number)
     return bytes(out)
+
+
+# The layer's last fields: extent (5) and version (15).
+_LAYER_END = b"\x28" + _varint(EXTENT) + b"\x78" + _varint(LAYER_VERSION)
 
 
 def _packed(numbers: list[int]) -> bytes:
@@ -364,14 +372,46 @@ def _value_key(value: object) -> str | tuple[str, int | float | bool]:
     raise TypeError(f"cannot encode a property of type {type(value).__name__}")
 
 
+def _value_bytes(stored: str | tuple[str, int | float | bool]) -> bytes:
+    """A ``tile.value`` message holding one stored value (see :func:`_value_key`)."""
+    if isinstance(stored, str):
+        return _string_field(b"\x0a", stored)  # string_value (1)
+    kind, number = stored
+    if kind == "double_value":  # (3), fixed64
+        return b"\x19" + _DOUBLE.pack(number)
+    if kind == "int_value":  # (4), two's complement varint
+        return b"\x20" + _varint(int(number) & _UINT64_MAX)
+    if kind == "uint_value":  # (5)
+        return b"\x28" + _varint(int(number))
+    return b"\x38" + _SMALL_VARINTS[int(number)]  # bool_value (7)
+
+
+@lru_cache(maxsize=1 << 16)
+def _string_field(key: bytes, text: str) -> bytes:
+    """A length-delimited string field (names, keys and values repeat from tile to tile)."""
+    data = text.encode()
+    return key + _varint(len(data)) + data
+
+
+@lru_cache(maxsize=1 << 16)
+def _string_value_field(text: str) -> bytes:
+    """A layer's ``values`` entry holding a string."""
+    message = _string_field(b"\x0a", text)
+    return _LAYER_VALUE + _varint(len(message)) + message
+
+
 def _layer_bytes(
     name: str, features: Sequence[Feature], encoded: Sequence[Encoded | None]
 ) -> bytes | None:
-    """The serialized ``tile.layer``, or None if none of its features has a geometry left."""
-    meta = vector_tile_pb2.tile.layer()
+    """The serialized ``tile.layer``, or None if none of its features has a geometry left.
+
+    Written field by field, in field number order as protobuf's deterministic serialization
+    does: name (1), features (2), keys (3), values (4), extent (5), version (15).
+    """
     keys: dict[str, int] = {}
     values: dict[str | tuple[str, int | float | bool], int] = {}
-    chunks: list[bytes] = []
+    value_fields: list[bytes] = []
+    chunks: list[bytes] = [_string_field(_LAYER_NAME, name)]
     for (_, properties), item in zip(features, encoded, strict=True):
         if item is None:
             continue
@@ -389,9 +429,10 @@ def _layer_bytes(
             if value_index is None:
                 value_index = values[stored] = len(values)
                 if isinstance(stored, str):
-                    meta.values.add().string_value = stored
+                    value_fields.append(_string_value_field(stored))
                 else:
-                    setattr(meta.values.add(), *stored)
+                    message = _value_bytes(stored)
+                    value_fields += (_LAYER_VALUE, _varint(len(message)), message)
             tags += (key_index, value_index)
         geom_type, geometry = item
         size = _varint(len(geometry))
@@ -404,16 +445,12 @@ def _layer_bytes(
         else:
             chunks += (_LAYER_FEATURE, _varint(length))
         chunks += (_FEATURE_TYPE[geom_type], _FEATURE_GEOMETRY, size, geometry)
-    if not chunks:
+    if len(chunks) == 1:
         return None
-    meta.keys.extend(keys)
-    meta.extent = EXTENT
-    meta.version = LAYER_VERSION
-    # Fields in number order: name (1), features (2), then keys, values, extent, version
-    # (each half alone lacks a required field, hence the partial serializations).
-    head: bytes = vector_tile_pb2.tile.layer(name=name).SerializePartialToString()
-    tail: bytes = meta.SerializePartialToString(deterministic=True)
-    return b"".join((head, *chunks, tail))
+    chunks += [_string_field(_LAYER_KEY, key) for key in keys]
+    chunks += value_fields
+    chunks.append(_LAYER_END)
+    return b"".join(chunks)
 
 
 def encode_tile(layers: Mapping[str, Sequence[Feature]]) -> bytes:
@@ -461,6 +498,8 @@ def compress(data: bytes) -> bytes:
 
 def decode_tile(data: bytes) -> dict[str, Any]:
     """Decode a (possibly gzip-compressed) tile into layers with tile-coordinate GeoJSON, y down."""
+    import mapbox_vector_tile  # only tests and checks decode; a step need not import it
+
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     decoded: dict[str, Any] = mapbox_vector_tile.decode(

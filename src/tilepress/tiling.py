@@ -283,6 +283,10 @@ def _distinct_points(
     kept: NDArray[np.bool_],
 ) -> NDArray[np.bool_]:
     """Kept vertices that differ from the kept vertex before them in their ring."""
+    if kept.all():  # the first pass: no gathers needed
+        before, _after = around_ring(point, sizes)
+        all_distinct: NDArray[np.bool_] = point != before
+        return all_distinct
     index = np.flatnonzero(kept)
     kept_sizes = np.bincount(ring_of_vertex[index], minlength=len(sizes)).astype(np.int64)
     before, _after = around_ring(point[index], kept_sizes)
