@@ -10,6 +10,7 @@ import pytest
 import shapely
 from mapbox_vector_tile.Mapbox import vector_tile_pb2
 
+from tilepress import parallel
 from tilepress.encoding import compress, decode_tile, encode_tile
 from tilepress.generalize import Rings, _stable_order, fixed_points, point_ids, thin_shared
 from tilepress.tiling import (
@@ -490,6 +491,28 @@ def test_thinning_carries_point_ids_and_junctions() -> None:
     geometries = thinned.to_geometries()
     assert shapely.intersection(geometries[0], geometries[1]).length > 0.99
     assert shapely.intersection(geometries[0], geometries[1]).area == 0.0
+
+
+def test_thinning_in_two_runs_gives_what_one_run_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A four-point country below a large one shares three points with it; the middle one is
+    # almost straight, so the large country alone would drop it, but a ring of four points
+    # keeps all of them. The runs split between the two: the large country's run must learn
+    # that the small one keeps the point.
+    wiggle = np.linspace(2.0, 0.0, 400)[1:-1]
+    top = [(x, 1.0 + 0.001 * np.sin(50 * x)) for x in wiggle]
+    small = shapely.Polygon([(0, 0), (1, 0.00001), (2, 0), (1, -1)])
+    large = shapely.Polygon([(0, 0), (1, 0.00001), (2, 0), (2, 1), *top, (0, 1)])
+    far = shapely.Polygon([(10 + x, 1.0 + 0.001 * np.sin(50 * x)) for x in wiggle] + [(10, 0)])
+    rings = Rings.from_geometries(np.array([small, far, large], dtype=object))
+    one = thin_shared(rings, area=0.01, rounds=12)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 100)
+    assert parallel.ring_halves(rings.sizes) == 1  # the small country alone in the first run
+    two = thin_shared(rings, area=0.01, rounds=12)
+    for field in ("xy", "sizes", "point_id", "fixed"):
+        assert np.array_equal(getattr(one, field), getattr(two, field)), field
+    assert len(two.xy) < len(rings.xy)
+    shared = shapely.intersection(*two.to_geometries()[[0, 2]])
+    assert shapely.get_num_coordinates(shared) >= 3  # the small country's three points
 
 
 def test_point_ids_are_exact_on_an_integer_grid() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from tilepress.parallel import map_in_halves
+from tilepress.parallel import map_in_halves, on_each, ring_halves
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -281,62 +281,97 @@ def thin_shared(rings: Rings, area: float, rounds: int = 8, min_removed: float =
     :func:`shapely.coverage_simplify`, which then works on far fewer vertices. Thinning stops
     after ``rounds``, or after a round that removed less than ``min_removed`` of the vertices.
 
-    Every round works in the same few buffers: on half a million vertices, fresh arrays would
-    cost more in page faults than the arithmetic.
+    Many vertices are thinned as two runs of whole rings, one in the helper thread: within a
+    round the runs meet only where a ring marks a shared point that must stay, so each round
+    has two steps, and the result is the same as from one run.
     """
     if len(rings.xy) == 0:
         return rings
     point_id, fixed = fixed_points(rings)
-    n = len(point_id)
-    # x, y and four work rows of floats; point ids and a spare row. Rows trade roles as the
-    # vertices get fewer, so no round allocates a large array.
-    floats = list(np.empty((6, n)))
-    ints = list(np.empty((2, n), dtype=np.int64))
-    floats[0][:], floats[1][:], ints[0][:] = rings.xy[:, 0], rings.xy[:, 1], point_id
-    sizes = rings.sizes.copy()
-    filled = sizes > 0
-    m = n
+    split = ring_halves(rings.sizes)
+    if split is None:
+        runs = [_ThinningRun(rings.xy, point_id, rings.sizes)]
+    else:
+        at = int(rings.sizes[:split].sum())
+        runs = [
+            _ThinningRun(rings.xy[:at], point_id[:at], rings.sizes[:split]),
+            _ThinningRun(rings.xy[at:], point_id[at:], rings.sizes[split:]),
+        ]
+    limit = 2.0 * area  # the triangles are computed doubled
     for _round in range(rounds):
-        ends = np.cumsum(sizes)[filled] - 1
-        starts = ends - sizes[filled] + 1
-        keep = ~_round_removes(floats, ints[0][:m], sizes, starts, ends, fixed, 2.0 * area)
+        blocked = fixed.copy()
+        on_each(runs, _ThinningRun.mark_large, blocked, limit)
+        removed = sum(on_each(runs, _ThinningRun.drop_minima, blocked))
+        if removed == 0 or removed < min_removed * sum(run.m for run in runs):
+            break
+    x, y, points = (np.concatenate([run.row(k) for run in runs]) for k in range(3))
+    return Rings(
+        np.column_stack([x, y]),
+        np.concatenate([run.sizes for run in runs]),
+        rings.ring_polygon,
+        rings.polygon_geometry,
+        rings.count,
+        point_id=points,
+        fixed=fixed,
+    )
+
+
+class _ThinningRun:
+    """The vertices of a run of whole rings, thinned round by round in a few buffers: on half
+    a million vertices, fresh arrays would cost more in page faults than the arithmetic."""
+
+    def __init__(self, xy: FloatArray, point_id: IntArray, sizes: IntArray) -> None:
+        n = len(point_id)
+        # x, y and four work rows of floats; point ids and a spare row. Rows trade roles as
+        # the vertices get fewer, so no round allocates a large array.
+        self.floats = list(np.empty((6, n)))
+        self.ints = list(np.empty((2, n), dtype=np.int64))
+        self.floats[0][:], self.floats[1][:], self.ints[0][:] = xy[:, 0], xy[:, 1], point_id
+        self.sizes = sizes.copy()
+        self.filled = self.sizes > 0
+        self.m = n  # vertices left
+        self.starts = self.ends = np.empty(0, dtype=np.int64)
+
+    def row(self, k: int) -> NDArray[Any]:
+        """x (0), y (1) or the point ids (2) of the vertices left."""
+        return self.floats[k][: self.m] if k < 2 else self.ints[0][: self.m].copy()
+
+    def mark_large(self, blocked: NDArray[np.bool_], limit: float) -> None:
+        """A round's first step: every vertex's doubled triangle; points whose triangle is
+        ``limit`` or more, or whose ring is too short to lose one, are marked in ``blocked``
+        (shared by the runs: a point stays if any ring using it says so)."""
+        self.ends = np.cumsum(self.sizes)[self.filled] - 1
+        self.starts = self.ends - self.sizes[self.filled] + 1
+        point = self.ints[0][: self.m]
+        stop = _triangles(self.floats, self.m, self.starts, self.ends) >= limit
+        stop |= np.repeat(self.sizes < 5, self.sizes)
+        blocked[point[stop]] = True
+
+    def drop_minima(self, blocked: NDArray[np.bool_]) -> int:
+        """A round's second step: the vertices that are free and a strict local minimum go
+        (ties broken by point id); how many went."""
+        m = self.m
+        keep = ~_local_minima(self.floats, self.ints[0][:m], self.starts, self.ends, blocked)
         kept = int(np.count_nonzero(keep))
         if kept == m:
-            break
-        sizes[filled] -= np.add.reduceat((~keep).view(np.int8), starts, dtype=np.int64)
+            return 0
+        floats, ints = self.floats, self.ints
+        self.sizes[self.filled] -= np.add.reduceat(
+            (~keep).view(np.int8), self.starts, dtype=np.int64
+        )
         np.compress(keep, floats[0][:m], out=floats[2][:kept])
         np.compress(keep, floats[1][:m], out=floats[3][:kept])
         np.compress(keep, ints[0][:m], out=ints[1][:kept])
         floats[0], floats[1], floats[2], floats[3] = floats[2], floats[3], floats[0], floats[1]
         ints[0], ints[1] = ints[1], ints[0]
-        removed, m = m - kept, kept
-        if removed < min_removed * m:
-            break
-    return Rings(
-        np.column_stack([floats[0][:m], floats[1][:m]]),
-        sizes,
-        rings.ring_polygon,
-        rings.polygon_geometry,
-        rings.count,
-        point_id=ints[0][:m].copy(),
-        fixed=fixed,
-    )
+        self.m = kept
+        return m - kept
 
 
-def _round_removes(
-    floats: list[FloatArray],
-    point: IntArray,
-    sizes: IntArray,
-    starts: IntArray,
-    ends: IntArray,
-    fixed: NDArray[np.bool_],
-    limit: float,
-) -> NDArray[np.bool_]:
-    """One round of :func:`thin_shared`: which of the ``m = len(point)`` vertices (x and y in
-    ``floats[0]``, ``floats[1]``; ``floats[2:]`` are work rows) go. ``limit`` is twice the
-    area: each vertex's doubled triangle comes from the vectors to its previous vertex and
-    from its next vertex back to it, both rows of one array."""
-    m = len(point)
+def _triangles(floats: list[FloatArray], m: int, starts: IntArray, ends: IntArray) -> FloatArray:
+    """Twice the triangle of each of the ``m`` vertices (x and y in ``floats[0]``,
+    ``floats[1]``; ``floats[2:]`` are work rows), in ``floats[4]``: from the vectors to its
+    previous vertex and from its next vertex back to it, both rows of one array."""
     x, y = floats[0][:m], floats[1][:m]
     to_x, to_y, cross, other = (row[:m] for row in floats[2:])
     np.subtract(x[:-1], x[1:], out=to_x[1:])  # previous vertex minus this one
@@ -347,18 +382,26 @@ def _round_removes(
     cross[ends] = to_y[ends] * to_x[starts]
     np.multiply(to_x[:-1], to_y[1:], out=other[:-1])
     other[ends] = to_x[ends] * to_y[starts]
-    np.abs(np.subtract(cross, other, out=cross), out=cross)  # twice the triangle
-    stop = cross >= limit
-    stop |= np.repeat(sizes < 5, sizes)
-    blocked = fixed.copy()
-    blocked[point[stop]] = True
+    np.abs(np.subtract(cross, other, out=cross), out=cross)
+    return cross
+
+
+def _local_minima(
+    floats: list[FloatArray],
+    point: IntArray,
+    starts: IntArray,
+    ends: IntArray,
+    blocked: NDArray[np.bool_],
+) -> NDArray[np.bool_]:
+    """The free vertices whose triangle (``floats[4]``, from :func:`_triangles`) is smaller
+    than both neighbours' (ties broken by the lower point id)."""
+    m = len(point)
+    cross, effective = floats[4][:m], floats[5][:m]
     free = ~blocked[point]
-    effective = other
     effective.fill(np.inf)
     np.copyto(effective, cross, where=free)
-    # A strict local minimum goes, ties broken by point id. Every ring using a point decides
-    # alike: a free point is no junction, so its rings hold it between the same two points,
-    # whose own triangles agree by the same token.
+    # Every ring using a point decides alike: a free point is no junction, so its rings hold
+    # it between the same two points, whose own triangles agree by the same token.
     remove: NDArray[np.bool_] = free
     below = np.empty(m, dtype=bool)
     below[1:] = _below(effective[1:], effective[:-1], point[1:], point[:-1])

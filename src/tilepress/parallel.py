@@ -5,10 +5,10 @@ phase), and costs next to nothing where no second core is free."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import shapely
@@ -31,14 +31,28 @@ def vertex_halves(geometries: Geometries) -> int | None:
     """Where to split ``geometries`` into two runs of about equal vertex counts, or None when
     they hold too few vertices for a split to pay (or this is the helper thread, which must
     not wait for itself)."""
+    return ring_halves(shapely.get_num_coordinates(geometries))
+
+
+def ring_halves(sizes: NDArray[np.integer]) -> int | None:
+    """:func:`vertex_halves` of items with ``sizes`` vertices each (rings, geometries)."""
     if threading.current_thread().name.startswith(_HELPER_NAME):
         return None
-    per_geometry = shapely.get_num_coordinates(geometries)
-    total = int(per_geometry.sum())
-    if total < 2 * PARALLEL_MIN or len(geometries) < 2:
+    total = int(sizes.sum())
+    if total < 2 * PARALLEL_MIN or len(sizes) < 2:
         return None
-    half = int(np.searchsorted(np.cumsum(per_geometry), total / 2))
-    return min(max(half, 1), len(geometries) - 1)
+    half = int(np.searchsorted(np.cumsum(sizes), total / 2))
+    return min(max(half, 1), len(sizes) - 1)
+
+
+def on_each(items: Sequence[Any], function: Callable[..., T], *arguments: Any) -> list[T]:
+    """``function(item, *arguments)`` of each of one or two items, the first of two in the
+    helper thread."""
+    if len(items) == 1:
+        return [function(items[0], *arguments)]
+    first = helper_thread().submit(function, items[0], *arguments)
+    second = function(items[1], *arguments)
+    return [first.result(), second]
 
 
 def _concatenated(first: Geometries, second: Geometries) -> Geometries:
