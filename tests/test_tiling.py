@@ -16,7 +16,7 @@ from tilepress.generalize import Rings, _stable_order, fixed_points, point_ids, 
 from tilepress.tiling import (
     BUFFER,
     EXTENT,
-    RECUT_UNITS,
+    RECUT_STEPS,
     TRACE_UNITS,
     WORLD,
     ZoomLevel,
@@ -233,9 +233,9 @@ def countries_by_code(data: bytes) -> dict[str, shapely.Geometry]:
 
 def edge_crossings(shape: shapely.Geometry, x: float) -> np.ndarray:
     """Sorted y of the points where a polygon's outline crosses the vertical line at ``x``,
-    short of the last RECUT_UNITS of the buffer (a tile may cut its buffer that much narrower,
-    and there the outline follows the cut, not the country)."""
-    reach = BUFFER - RECUT_UNITS - 0.5
+    short of the last units of the buffer that a tile may cut away (``RECUT_STEPS``: there the
+    outline follows the cut, not the country)."""
+    reach = BUFFER - max(RECUT_STEPS) - 0.5
     line = shapely.LineString([(x, -reach), (x, EXTENT + reach)])
     points = shapely.get_coordinates(shapely.intersection(shape.boundary, line))
     return np.unique(np.round(points[:, 1], 3))
@@ -311,9 +311,30 @@ def test_quantized_geometry_is_valid_and_wound_for_mvt() -> None:
     assert compress(b"same") == compress(b"same")
 
 
+def test_the_last_cut_runs_between_grid_lines_and_rounds_outwards() -> None:
+    """A vertex on the buffer's edge, between two inside: cut exactly there, GEOS returns a
+    ring that touches itself. The last cut runs half a unit further in, and the points it
+    adds round outwards onto the edge, so the piece is valid as cut."""
+    edge = EXTENT + BUFFER  # the east edge of tile 0's buffered square, in grid units
+    land = shapely.Polygon(
+        [(4148, 2590), (4172, 2590), (4172, 2560), (4159, 2560), (edge, 2571), (4148, 2575)]
+    )
+    assert land.is_valid
+    assert not shapely.clip_by_rect(land, -BUFFER, -BUFFER, edge, edge).is_valid
+    pieces = cut_to_tiles(np.array([land], dtype=object), 1, range(2))
+    west = pieces.geometries[pieces.x == 0]
+    assert len(west) == 1 and west[0].is_valid
+    assert shapely.bounds(west[0]).tolist() == [4148, 2560, edge, 2590]
+    coordinates = shapely.get_coordinates(west[0])
+    assert (coordinates == np.rint(coordinates)).all()
+    # On the edge lie only the points the cut added, rounded: where it crosses the
+    # rectangle's sides and the two edges at the vertex (y 2565.5 and 2571.17).
+    assert sorted(coordinates[coordinates[:, 0] == edge, 1].tolist()) == [2560, 2566, 2571, 2590]
+
+
 def test_a_ring_pinched_by_rounding_its_cut_points_is_cut_again_closer_to_the_tile() -> None:
     """An inlet under a unit wide crossing the buffer's edge: its two cut points round to one,
-    which pinches the ring. The tile is cut again a unit further in, the neighbour too (so
+    which pinches the ring. The tile is cut again two units further in, the neighbour too (so
     the two still meet without overlap), instead of being repaired by GEOS."""
     edge = EXTENT + BUFFER  # the east edge of tile 0's buffered square, in grid units
     inlet = [(4300, 149), (edge - 1, 150), (4300, 151)]  # its tip lies one unit inside the edge
@@ -326,13 +347,13 @@ def test_a_ring_pinched_by_rounding_its_cut_points_is_cut_again_closer_to_the_ti
     repaired = make_tile_polygons_valid(pieces)
     assert shapely.is_valid(repaired).all()
     assert shapely.bounds(repaired[west]).tolist() == [
-        [4000, 100, edge - 1, 200],
-        [4000, 0, edge - 1, 102],
+        [4000, 100, edge - 2, 200],
+        [4000, 0, edge - 2, 102],
     ]
     assert repaired[west[0]].intersection(repaired[west[1]]).area == 0
     assert (
-        shapely.union_all(repaired[west]).area == (edge - 1 - 4000) * 200
-    )  # the inlet ends on the new cut
+        shapely.union_all(repaired[west]).area == (edge - 2 - 4000) * 200
+    )  # the inlet ends before the new cut
     east = np.flatnonzero(pieces.x == 1)  # the tile to the east is not touched
     assert all(shapely.equals(repaired[east], pieces.geometries[east]))
 

@@ -41,7 +41,7 @@ from tilepress.sources import polygonal
 log = logging.getLogger("tilepress")
 
 EXTENT = 4096
-BUFFER = 64
+BUFFER = 64  # even (see _cut_pad)
 TRACE_UNITS = 16  # a country too small for the grid shows as a square this size (one pixel)
 WORLD = 2.0 * WEB_MERCATOR_HALF_WORLD
 # Generalization: vertices whose triangle is under (SIMPLIFY_UNITS tile units)^2 go, per zoom;
@@ -475,7 +475,11 @@ def cut_to_tiles(geometries: Geometries, zoom: int, tile_rows: range) -> TilePie
     """Cut grid geometries into the buffered tiles of ``tile_rows`` of a zoom level.
 
     The world is split into quadrants one level at a time, so each level clips every vertex
-    once. Points the cuts add on tile edges are rounded to the grid; nothing is repaired here.
+    once. Every cut runs between grid lines (half a unit off), so no vertex ever lies on one:
+    GEOS's rectangle clip can return invalid pieces for a ring touching the cut line. The
+    last cut runs half a unit inside the buffer's edge (``BUFFER`` is even), and the points it
+    adds round outwards onto that edge (half to even), where no vertex of the piece lies.
+    Nothing is repaired here.
     """
     pieces, rows = _wrap_copies(geometries, zoom)
     keep = ~shapely.is_empty(pieces)
@@ -491,10 +495,8 @@ def cut_to_tiles(geometries: Geometries, zoom: int, tile_rows: range) -> TilePie
             pieces = np.repeat(pieces, 4)
             tx = 2 * tx + np.tile([0, 1, 0, 1], len(tx) // 4)
             ty = 2 * ty + np.tile([0, 0, 1, 1], len(ty) // 4)
-        # Cuts above the target zoom run between grid lines (half a unit off, one unit more
-        # per level), so no vertex ever lies on them: GEOS's rectangle clip can return
-        # invalid pieces for a ring touching the cut line, which the next cut would misread.
-        pad = BUFFER + (zoom - level) - (0.5 if level < zoom else 0.0)
+        # One unit more per level above the target zoom, so each cut lies outside the next.
+        pad = _cut_pad(BUFFER + (zoom - level))
         minx, miny, maxx, maxy = shapely.bounds(pieces).T
         left, top = tx * span - pad, ty * span - pad
         right, bottom = left + span + 2 * pad, top + span + 2 * pad
@@ -534,10 +536,17 @@ def _in_tile_units(pieces: Geometries, tx: IntArray, ty: IntArray) -> Geometries
 
 
 # Where rounding the points of a cut pinches a ring (a sliver under a unit wide crosses the
-# buffer's edge), the tile is cut again up to this many units closer to it, where no fill is
-# drawn, before GEOS repairs what is left. On Natural Earth to z6 that is about 70 tiles of
-# 3,300; recutting fixes all but one, at a quarter of the cost of the repairs.
-RECUT_UNITS = 3
+# buffer's edge), the tile is cut again with buffers this many units narrower, where no fill
+# is drawn, before GEOS repairs what is left (even steps: see :func:`_cut_pad`). On Natural
+# Earth to z6 that is about 20 tiles of 3,300; recutting fixes all but one or two.
+RECUT_STEPS = (2, 4, 6)
+
+
+def _cut_pad(buffer: int) -> float:
+    """Where to cut for a buffer of ``buffer`` units: half a unit inside it. For an even
+    buffer the points the cut adds then round (half to even) outwards onto the buffer's
+    edge, away from every vertex of the piece."""
+    return buffer - 0.5
 
 
 def make_tile_polygons_valid(pieces: TilePieces) -> Geometries:
@@ -547,7 +556,7 @@ def make_tile_polygons_valid(pieces: TilePieces) -> Geometries:
     A piece lying strictly inside the buffered tile was never cut (every cut above it ran
     further out), so it is a valid piece of the grid coverage and is not checked again. In a
     tile where rounding its cut points made a piece invalid, all cut pieces are cut again with
-    a slightly narrower buffer (see ``RECUT_UNITS``; all alike, so neighbours still meet on
+    a slightly narrower buffer (see ``RECUT_STEPS``; all alike, so neighbours still meet on
     the new edge at the same points), and only what that does not fix is repaired.
     """
     geometries = pieces.geometries
@@ -562,7 +571,7 @@ def make_tile_polygons_valid(pieces: TilePieces) -> Geometries:
     if len(invalid) and parents is not None:
         tile = pieces.y * (1 << 32) + pieces.x
         redo = cut[np.isin(tile[cut], tile[invalid])]  # every cut piece of those tiles
-        for narrower in range(1, RECUT_UNITS + 1):
+        for narrower in RECUT_STEPS:
             again = _recut(parents[redo], pieces.x[redo], pieces.y[redo], BUFFER - narrower)
             failed = np.isin(tile[redo], tile[redo][~shapely.is_valid(again)])
             geometries[redo[~failed]] = again[~failed]
@@ -577,9 +586,11 @@ def make_tile_polygons_valid(pieces: TilePieces) -> Geometries:
 
 
 def _recut(parents: Geometries, tx: IntArray, ty: IntArray, buffer: int) -> Geometries:
-    """Pieces of tiles ``tx``, ``ty`` cut again from their parents, with another buffer."""
-    left, top = tx * float(EXTENT) - buffer, ty * float(EXTENT) - buffer
-    right, bottom = left + EXTENT + 2 * buffer, top + EXTENT + 2 * buffer
+    """Pieces of tiles ``tx``, ``ty`` cut again from their parents, with another (even)
+    buffer."""
+    pad = _cut_pad(buffer)
+    left, top = tx * float(EXTENT) - pad, ty * float(EXTENT) - pad
+    right, bottom = left + EXTENT + 2 * pad, top + EXTENT + 2 * pad
     again = shapely.lib.clip_by_rect(parents, left, top, right, bottom)
     return _in_tile_units(again, tx, ty)
 
