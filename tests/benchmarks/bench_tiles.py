@@ -100,6 +100,23 @@ def load_average() -> list[float] | None:
         return None
 
 
+SLOW_FILE_US = 100.0  # creating a file slower than this distorts the ratio (see the README)
+
+
+def file_creation_us(folder: Path, count: int = 400) -> float:
+    """Microseconds to create (and write 1 kB into) each of ``count`` new files in a new
+    subfolder of ``folder``. The files stay: deleting them would slow what follows (ext4
+    without a journal skips recently deleted inodes when it allocates new ones)."""
+    probe = Path(tempfile.mkdtemp(prefix="fs-probe-", dir=folder))
+    data = bytes(1024)
+    started = time.perf_counter()
+    for number in range(count):
+        handle = os.open(probe / f"{number}.pbf", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(handle, data)
+        os.close(handle)
+    return (time.perf_counter() - started) / count * 1e6
+
+
 def find_tool(name: str) -> Path | None:
     """A console script next to this Python (the venv's bin) first, then on PATH."""
     beside = Path(sys.executable).parent / name
@@ -857,6 +874,15 @@ def print_report(results: dict[str, Any]) -> None:
         f"{meta['date']}  {meta['nproc']} CPUs ({meta['cpu_model']}), "
         f"load average before {meta['load_before']} after {meta.get('load_after')}"
     )
+    before, after = meta.get("file_us_before"), meta.get("file_us_after")
+    print(f"creating a file in the work folder: {before} us before the runs, {after} us after")
+    if max(before or 0.0, after or 0.0) > SLOW_FILE_US:
+        print(
+            f"WARNING: creating files is slow here (over {SLOW_FILE_US:.0f} us; ext4 without a "
+            "journal skips inodes deleted in the last minutes). tilepress writes a file per "
+            "tile, tippecanoe one file, so the wall-time ratio is distorted: wait a few "
+            "minutes after deleting many files, then run again."
+        )
     print()
 
     def tiles(side: dict[str, Any], key: str) -> Any:
@@ -1171,6 +1197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         plan = [(tp, tp_command, tp_read), (tc, tc_command, tc_read)]
         meta["load_before"] = load_average()
+        meta["file_us_before"] = round(file_creation_us(work), 1)
         for label in ["warmup", *(str(i) for i in range(1, args.runs + 1))]:
             for contender, command, reader in plan:
                 print(f"{contender.name}: run {label} ...", file=sys.stderr, end=" ", flush=True)
@@ -1187,6 +1214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else:
                     contender.runs.append(result)
         meta["load_after"] = load_average()
+        meta["file_us_after"] = round(file_creation_us(work), 1)
         for contender in (tp, tc):
             contender.remove_old_runs()
         if args.quality:
