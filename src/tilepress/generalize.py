@@ -333,8 +333,8 @@ class _ThinningRun:
         self.starts = self.ends = np.empty(0, dtype=np.int64)
 
     def row(self, k: int) -> NDArray[Any]:
-        """x (0), y (1) or the point ids (2) of the vertices left."""
-        return self.floats[k][: self.m] if k < 2 else self.ints[0][: self.m].copy()
+        """x (0), y (1) or the point ids (2) of the vertices left (a view of the buffers)."""
+        return self.floats[k][: self.m] if k < 2 else self.ints[0][: self.m]
 
     def mark_large(self, blocked: NDArray[np.bool_], limit: float) -> None:
         """A round's first step: every vertex's doubled triangle; points whose triangle is

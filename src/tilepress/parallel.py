@@ -70,6 +70,5 @@ def map_in_halves(
     half = vertex_halves(geometries)
     if half is None:
         return function(geometries)
-    first = helper_thread().submit(function, geometries[:half])
-    second = function(geometries[half:])
-    return join(first.result(), second)
+    first, second = on_each([geometries[:half], geometries[half:]], function)
+    return join(first, second)
