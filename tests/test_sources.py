@@ -317,6 +317,23 @@ def test_read_geojson_repairs_invalid_polygons(tmp_path: Path) -> None:
     assert table.lookup("box") == [1]
 
 
+def test_rows_without_geometry_leave_the_table_with_their_fields(tmp_path: Path) -> None:
+    path = tmp_path / "gaps.geojson"
+    path.write_text(
+        '{"type": "FeatureCollection", "features": ['
+        '{"type": "Feature", "properties": {"ADM0_A3": "AAA", "NAME_EN": "Aland"},'
+        ' "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}},'
+        '{"type": "Feature", "properties": {"ADM0_A3": "NUL", "NAME_EN": "Nowhere"},'
+        ' "geometry": null},'
+        '{"type": "Feature", "properties": {"ADM0_A3": "BBB", "NAME_EN": "Bland"},'
+        ' "geometry": {"type": "Polygon", "coordinates": [[[5,5],[6,5],[6,6],[5,5]]]}}]}'
+    )
+    table = read_countries(SourceSpec(name="gaps", path=str(path)))
+    assert table.codes == ["AAA", "BBB"]
+    assert table.names == ["Aland", "Bland"]
+    assert [g.bounds for g in table.geometries] == [(0, 0, 1, 1), (5, 5, 6, 6)]
+
+
 def test_repair_keeps_one_polygonal_geometry_per_input() -> None:
     line_like = shapely.Polygon([(0, 0), (1, 1), (2, 2), (0, 0)])  # zero area
     collection = shapely.GeometryCollection([shapely.box(0, 0, 1, 1), shapely.Point(5, 5)])

@@ -265,10 +265,11 @@ def read_countries(spec: SourceSpec, path: str | Path | None = None) -> CountryT
         )
     keep = ~shapely.is_missing(geometries)
     geometries = repair(snap_to_antimeridian(geometries[keep]))
-    attributes = {
-        name: [v for v, k in zip(values, keep, strict=True) if k]
-        for name, values in attributes.items()
-    }
+    if not keep.all():  # rows without a geometry leave the table
+        attributes = {
+            name: [v for v, k in zip(values, keep, strict=True) if k]
+            for name, values in attributes.items()
+        }
     return CountryTable(geometries, attributes, spec.code_field, spec.name_field)
 
 
