@@ -10,7 +10,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from tilepress.parallel import map_in_halves, on_each, ring_halves
+from tilepress.parallel import map_in_pieces, on_each, ring_halves
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -159,23 +159,25 @@ class Rings:
 
 
 def rings_of(geometries: NDArray[np.object_]) -> Rings:
-    """:meth:`Rings.from_geometries`, many vertices in two halves, one in the helper thread
+    """:meth:`Rings.from_geometries`, many vertices in pieces shared with the helper thread
     (GEOS releases the GIL)."""
-    return map_in_halves(Rings.from_geometries, geometries, _joined)
+    return map_in_pieces(Rings.from_geometries, geometries, _joined)
 
 
-def _joined(one: Rings, second: Rings) -> Rings:
-    """The rings of two runs of geometries, one after the other."""
+def _joined(runs: list[Rings]) -> Rings:
+    """The rings of runs of geometries, one after the other."""
+    polygons = np.cumsum([0, *(len(run.polygon_geometry) for run in runs)])
+    geometries = np.cumsum([0, *(run.count for run in runs)])
     return Rings(
-        xy=np.concatenate([one.xy, second.xy]),
-        sizes=np.concatenate([one.sizes, second.sizes]),
+        xy=np.concatenate([run.xy for run in runs]),
+        sizes=np.concatenate([run.sizes for run in runs]),
         ring_polygon=np.concatenate(
-            [one.ring_polygon, second.ring_polygon + len(one.polygon_geometry)]
+            [run.ring_polygon + first for run, first in zip(runs, polygons, strict=False)]
         ),
         polygon_geometry=np.concatenate(
-            [one.polygon_geometry, second.polygon_geometry + one.count]
+            [run.polygon_geometry + first for run, first in zip(runs, geometries, strict=False)]
         ),
-        count=one.count + second.count,
+        count=int(geometries[-1]),
     )
 
 

@@ -14,7 +14,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
 from tilepress.errors import ProjectionError
-from tilepress.parallel import map_in_halves
+from tilepress.parallel import map_in_pieces
 
 WEB_MERCATOR_MAX_LAT = 85.0511287798066
 WEB_MERCATOR_HALF_WORLD = 20037508.342789244
@@ -54,8 +54,8 @@ def transform_geometries(
 
 def to_web_mercator(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
     """WGS 84 geometries to EPSG:3857, latitudes clamped to +/-85.0511 first (many vertices
-    in two halves, one in the helper thread)."""
-    return map_in_halves(_to_web_mercator, geometries)
+    in pieces shared with the helper thread)."""
+    return map_in_pieces(_to_web_mercator, geometries)
 
 
 def _to_web_mercator(geometries: NDArray[np.object_]) -> NDArray[np.object_]:

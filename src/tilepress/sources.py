@@ -20,7 +20,7 @@ from pyproj import CRS, Transformer
 
 from tilepress.config import MapSpec, SourceSpec
 from tilepress.errors import ChecksumError, ConfigError, SourceError
-from tilepress.parallel import map_in_halves
+from tilepress.parallel import map_in_pieces
 
 # Fields whose values identify a country by code, and by name (matched case-insensitively).
 CODE_FIELDS = ("ADM0_A3", "ISO_A3", "ISO_A3_EH", "ADM0_ISO")
@@ -189,8 +189,8 @@ def polygonal(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
 
 def repair(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
     """Make geometries valid and keep only their polygonal parts (one geometry per input;
-    many vertices in two halves, one in the helper thread)."""
-    return map_in_halves(_repair, geometries)
+    many vertices in pieces shared with the helper thread)."""
+    return map_in_pieces(_repair, geometries)
 
 
 def _repair(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
