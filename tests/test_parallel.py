@@ -1,0 +1,61 @@
+"""The helper thread: a large call split in runs, shared between two threads, in order."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import shapely
+
+from tilepress import parallel
+from tilepress.parallel import helper_thread, map_in_pieces, on_each
+
+
+def circles(count: int, vertices: int) -> np.ndarray:
+    """``count`` polygons of ``vertices`` vertices each, three units apart."""
+    angles = np.linspace(0.0, 2.0 * np.pi, vertices, endpoint=False)
+    ring = np.column_stack([np.cos(angles), np.sin(angles)])
+    return shapely.polygons([ring + np.array([3.0 * i, 0.0]) for i in range(count)])
+
+
+def test_pieces_give_what_one_call_gives_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 1_000)
+    geometries = circles(40, 200)  # 8,000 vertices: eight runs of five
+    threads: list[str] = []
+
+    def areas(run: np.ndarray) -> np.ndarray:
+        threads.append(threading.current_thread().name)
+        if run[0] is geometries[0]:
+            time.sleep(0.2)  # a slow first run: the other thread takes all the rest
+        return shapely.area(run) + shapely.bounds(run)[:, 0]
+
+    split = map_in_pieces(areas, geometries)
+    assert np.array_equal(split, shapely.area(geometries) + shapely.bounds(geometries)[:, 0])
+    assert len(threads) == parallel.PIECES
+    assert threads.count(threading.current_thread().name) == parallel.PIECES - 1
+    # Small calls, and calls from the helper thread itself, run in one piece.
+    assert len(map_in_pieces(areas, geometries[:4])) == 4
+    assert len(threads) == parallel.PIECES + 1
+    inside = helper_thread().submit(map_in_pieces, areas, geometries).result(timeout=10)
+    assert np.array_equal(inside, split)
+    assert len(threads) == parallel.PIECES + 2
+
+
+def test_an_error_in_either_thread_reaches_the_caller() -> None:
+    def fail_on(bad: int) -> Callable[[int], int]:
+        def work(item: int) -> int:
+            if item == bad:
+                raise ValueError(f"item {item}")
+            return item * 2
+
+        return work
+
+    assert on_each([1, 2, 3, 4], fail_on(-1)) == [2, 4, 6, 8]
+    for bad in (1, 4):  # the first is the helper's, the last this thread's
+        with pytest.raises(ValueError, match=f"item {bad}"):
+            on_each([1, 2, 3, 4], fail_on(bad))
+    # The helper thread is free again afterwards.
+    assert helper_thread().submit(lambda: 5).result(timeout=5) == 5
