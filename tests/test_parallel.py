@@ -18,7 +18,8 @@ def circles(count: int, vertices: int) -> np.ndarray:
     """``count`` polygons of ``vertices`` vertices each, three units apart."""
     angles = np.linspace(0.0, 2.0 * np.pi, vertices, endpoint=False)
     ring = np.column_stack([np.cos(angles), np.sin(angles)])
-    return shapely.polygons([ring + np.array([3.0 * i, 0.0]) for i in range(count)])
+    polygons: np.ndarray = shapely.polygons([ring + np.array([3.0 * i, 0.0]) for i in range(count)])
+    return polygons
 
 
 def test_pieces_give_what_one_call_gives_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,7 +31,8 @@ def test_pieces_give_what_one_call_gives_in_order(monkeypatch: pytest.MonkeyPatc
         threads.append(threading.current_thread().name)
         if run[0] is geometries[0]:
             time.sleep(0.2)  # a slow first run: the other thread takes all the rest
-        return shapely.area(run) + shapely.bounds(run)[:, 0]
+        result: np.ndarray = shapely.area(run) + shapely.bounds(run)[:, 0]
+        return result
 
     split = map_in_pieces(areas, geometries)
     assert np.array_equal(split, shapely.area(geometries) + shapely.bounds(geometries)[:, 0])
