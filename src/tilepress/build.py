@@ -445,7 +445,7 @@ def _write_parts(
             return [_write_part_task(task) for task in tasks]
         with _fork_pool(workers) as pool:
             return list(pool.map(_write_part_task, tasks))
-    thinned = thinned_levels(prepare_mercator(loaded.table.geometries), zooms)
+    thinned = thinned_levels(prepare_mercator(loaded.table.geometries), zooms, parallel=parallel)
     if not parallel:
         return [
             _write_part_task((Shard(range(zoom, zoom + 1)), rings, folder / f"z{zoom}.part"))

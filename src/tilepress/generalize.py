@@ -274,7 +274,9 @@ def junctions(rings: Rings) -> tuple[IntArray, NDArray[np.bool_]]:
     return point, junction
 
 
-def thin_shared(rings: Rings, area: float, rounds: int = 8, min_removed: float = 0.0) -> Rings:
+def thin_shared(
+    rings: Rings, area: float, rounds: int = 8, min_removed: float = 0.0, *, helper: bool = True
+) -> Rings:
     """Drop small-triangle vertices (Visvalingam rounds) identically on both sides of borders.
 
     A vertex may go only if its triangle is smaller than ``area``, it is no junction of borders
@@ -283,14 +285,15 @@ def thin_shared(rings: Rings, area: float, rounds: int = 8, min_removed: float =
     :func:`shapely.coverage_simplify`, which then works on far fewer vertices. Thinning stops
     after ``rounds``, or after a round that removed less than ``min_removed`` of the vertices.
 
-    Many vertices are thinned as two runs of whole rings, one in the helper thread: within a
-    round the runs meet only where a ring marks a shared point that must stay, so each round
-    has two steps, and the result is the same as from one run.
+    Many vertices are thinned as two runs of whole rings, one in the helper thread (unless not
+    ``helper``: where no core is free, the split costs more than it saves): within a round
+    the runs meet only where a ring marks a shared point that must stay, so each round has
+    two steps, and the result is the same as from one run.
     """
     if len(rings.xy) == 0:
         return rings
     point_id, fixed = fixed_points(rings)
-    split = ring_halves(rings.sizes)
+    split = ring_halves(rings.sizes) if helper else None
     if split is None:
         runs = [_ThinningRun(rings.xy, point_id, rings.sizes)]
     else:

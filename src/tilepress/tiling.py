@@ -95,17 +95,22 @@ class ZoomLevel:
     collapsed_rows: IntArray  # (m,): whose piece it was
 
 
-def thinned_levels(mercator: Geometries, zooms: Sequence[int]) -> Iterator[tuple[int, Rings]]:
+def thinned_levels(
+    mercator: Geometries, zooms: Sequence[int], *, parallel: bool = False
+) -> Iterator[tuple[int, Rings]]:
     """The countries thinned for every zoom, deepest first, each from the one below it.
 
     Vertices whose triangle (Visvalingam's effective area) is under ``SIMPLIFY_UNITS`` squared
     tile units go, identically on both sides of every shared border (:func:`thin_shared`), so
     neighbours keep one common border at every zoom without rebuilding a topology per zoom.
+    When the levels go to ``parallel`` worker processes, only the deepest zoom is thinned with
+    the helper thread: by the next one, workers are snapping, and both cores are busy.
     """
     rings = rings_of(mercator)
     for zoom in sorted(zooms, reverse=True):
         area = (SIMPLIFY_UNITS * tile_unit(zoom)) ** 2
-        rings = thin_shared(rings, area, rounds=12, min_removed=THIN_UNTIL_REMOVED)
+        helper = not parallel or zoom == max(zooms)
+        rings = thin_shared(rings, area, rounds=12, min_removed=THIN_UNTIL_REMOVED, helper=helper)
         yield zoom, rings
 
 
@@ -129,8 +134,10 @@ def generalize_pyramid(
 ) -> dict[int, ZoomLevel]:
     """Every zoom's :class:`ZoomLevel`; levels are snapped on ``workers`` processes."""
     deepest = max(zooms)
-    tasks = ((zoom, rings, zoom == deepest) for zoom, rings in thinned_levels(mercator, zooms))
-    if workers > 1 and len(zooms) > 1 and "fork" in multiprocessing.get_all_start_methods():
+    parallel = workers > 1 and len(zooms) > 1 and "fork" in multiprocessing.get_all_start_methods()
+    thinned = thinned_levels(mercator, zooms, parallel=parallel)
+    tasks = ((zoom, rings, zoom == deepest) for zoom, rings in thinned)
+    if parallel:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             done = list(pool.map(_zoom_level_task, tasks))
