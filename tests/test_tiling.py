@@ -10,9 +10,14 @@ import pytest
 import shapely
 from mapbox_vector_tile.Mapbox import vector_tile_pb2
 
+from tests.conftest import REFERENCE_CONFIG
 from tilepress import parallel
+from tilepress.build import LoadedMap, label_points
+from tilepress.config import load_config
 from tilepress.encoding import compress, decode_tile, encode_tile
 from tilepress.generalize import Rings, _stable_order, fixed_points, point_ids, thin_shared
+from tilepress.projection import lonlat_to_web_mercator, to_web_mercator
+from tilepress.sources import CountryTable, Highlighting
 from tilepress.tiling import (
     BUFFER,
     EXTENT,
@@ -184,9 +189,8 @@ def test_no_gaps_between_neighbours(tiles: dict[tuple[int, int, int], bytes]) ->
     land there. Rounding thin inlets to the grid may still leave specks: none may reach 1/16
     of a pixel, and all of them together stay under a quarter of one.
     """
-    from tests.conftest import NATURAL_EARTH_ZIP, REFERENCE_CONFIG
+    from tests.conftest import NATURAL_EARTH_ZIP
     from tilepress.build import load_map
-    from tilepress.config import load_config
     from tilepress.tiling import prepare_mercator
 
     loaded = load_map(load_config(REFERENCE_CONFIG).maps[0], NATURAL_EARTH_ZIP)
@@ -260,6 +264,31 @@ def test_neighbours_cross_their_shared_edge_at_the_same_points(
             assert np.abs(a - b).max(initial=0) <= 1.0, (z, x, y, code)
             compared += 1
     assert compared > 20
+
+
+def test_labels_sit_at_label_x_y_or_inside_their_country() -> None:
+    square, far = shapely.box(10, 10, 20, 20), shapely.box(-60, -30, -50, -20)
+    table = CountryTable(
+        np.array([square, far], dtype=object),
+        {
+            "ADM0_A3": ["SQA", "FAR"],
+            "NAME_EN": ["Squareland", "Farland"],
+            "LABEL_X": [12.5, None],  # the second has no label point: one inside it is used
+            "LABEL_Y": [17.5, None],
+            "MIN_LABEL": [3.0, 5.0],
+        },
+        "ADM0_A3",
+        "NAME_EN",
+    )
+    spec = load_config(REFERENCE_CONFIG).maps[0]
+    loaded = LoadedMap(spec, table, Highlighting({0: 0}, {}))
+    countries = [{"adm0_a3": "SQA", "name": "Squareland"}, {"adm0_a3": "FAR", "name": "Farland"}]
+    labels = label_points(loaded, countries)
+    assert labels.xy[0] == pytest.approx(lonlat_to_web_mercator(12.5, 17.5))
+    far_mercator = to_web_mercator(np.array([far], dtype=object))[0]
+    assert far_mercator.contains(shapely.Point(labels.xy[1]))
+    assert labels.min_zoom.tolist() == [0.0, 5.0]  # a highlighted country is labelled from z0
+    assert [p["name"] for p in labels.properties] == ["Squareland", "Farland"]
 
 
 def test_tile_bounds_cover_the_world() -> None:

@@ -134,11 +134,11 @@ def label_points(loaded: LoadedMap, countries: list[dict[str, str]]) -> LabelPoi
     ``countries`` are the rows' :func:`country_properties` (code, name and group are reused).
     """
     table = loaded.table
-    inside = shapely.get_coordinates(shapely.point_on_surface(table.geometries))
     lon = np.array([np.nan if v is None else float(v) for v in table.field("LABEL_X")])
     lat = np.array([np.nan if v is None else float(v) for v in table.field("LABEL_Y")])
     missing = ~np.isfinite(lon) | ~np.isfinite(lat)
-    lon[missing], lat[missing] = inside[missing, 0], inside[missing, 1]
+    inside = shapely.point_on_surface(table.geometries[missing])
+    lon[missing], lat[missing] = shapely.get_x(inside), shapely.get_y(inside)
     points = to_web_mercator(shapely.points(lon, lat))
     min_label = np.array([0.0 if v is None else float(v) for v in table.field("MIN_LABEL")])
     highlighted = np.zeros(len(table), dtype=bool)
