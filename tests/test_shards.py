@@ -14,8 +14,13 @@ import shapely
 
 from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID, file_digests
 from tilepress.build import (
+    TILE_WORK,
+    VERTEX_WORK,
     LoadedMap,
+    _band_count,
     _bands,
+    _build_work,
+    _estimated_work,
     build_part,
     build_pyramid,
     build_tiles,
@@ -122,6 +127,34 @@ def test_bands_of_a_local_build_share_the_vertices_not_the_rows() -> None:
     assert _bands(level, 1) == [Shard(range(2, 3))]
     many = _bands(level, 9)  # at most one band per row
     assert [row for band in many for row in band.rows(2)] == [0, 1, 2, 3] and len(many) <= 4
+
+
+def test_a_local_build_splits_only_zooms_larger_than_a_workers_share() -> None:
+    # Work as estimated for the reference map's z6 (seconds by vertices and by tiles).
+    z6 = (0.78, 0.18)
+    world_to_6 = _build_work(*z6, zooms_above=6)
+    assert world_to_6 == pytest.approx(sum(0.78 * 0.8**k + 0.18 / 4**k for k in range(7)))
+    assert _band_count(sum(z6), world_to_6, workers=2) == 1  # 29 % of the build
+    assert _band_count(sum(z6), world_to_6, workers=4) == 2
+    assert _band_count(sum(z6), _build_work(*z6, zooms_above=0), workers=3) == 3  # z6 alone
+    # Ten zooms: the deepest has 256 times z6's tiles and holds most of the work.
+    z10 = (0.78, 0.18 * 256)
+    world_to_10 = _build_work(*z10, zooms_above=10)
+    assert _band_count(sum(z10), world_to_10, workers=2) == 2
+    assert _band_count(sum(z10), world_to_10, workers=8) == 6
+
+
+def test_a_zooms_work_counts_its_vertices_and_tiles() -> None:
+    # A square of land of 3 x 3 tiles at zoom 4, outlined by 4,000 vertices.
+    size = tile_unit(4) * 4096
+    square = shapely.box(0, 0, 3 * size, 3 * size).segmentize(3 * size / 1000)
+    rings = Rings.from_geometries(np.array([square], dtype=object))
+    assert len(rings.xy) == 4000
+    by_vertices, by_tiles = _estimated_work(rings, 4, land_area=square.area)
+    assert by_vertices == pytest.approx(4000 * VERTEX_WORK)
+    # 9 tiles of land, and the 8 + 4 that its outline touches (those east and south of its
+    # edges hold the vertices on them)
+    assert by_tiles == pytest.approx((9 + 12) * TILE_WORK)
 
 
 def test_the_workflow_names_a_part_per_shard() -> None:

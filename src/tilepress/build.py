@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 import multiprocessing
 import pickle
 import shutil
@@ -58,6 +59,7 @@ from tilepress.style import (
 )
 from tilepress.tiling import (
     EXTENT,
+    WORLD,
     ZoomLevel,
     ZoomStats,
     dropped_rows,
@@ -445,14 +447,16 @@ def _write_parts(
             return [_write_part_task(task) for task in tasks]
         with _fork_pool(workers) as pool:
             return list(pool.map(_write_part_task, tasks))
-    thinned = thinned_levels(prepare_mercator(loaded.table.geometries), zooms, parallel=parallel)
+    mercator = prepare_mercator(loaded.table.geometries)
+    thinned = thinned_levels(mercator, zooms, parallel=parallel)
     if not parallel:
         return [
             _write_part_task((Shard(range(zoom, zoom + 1)), rings, folder / f"z{zoom}.part"))
             for zoom, rings in thinned
         ]
     with _fork_pool(workers) as pool:
-        return _PipelinedParts(pool, workers, folder).run(thinned, sorted(zooms)[-2:])
+        land_area = float(shapely.area(mercator).sum())
+        return _PipelinedParts(pool, workers, folder, land_area).run(thinned, min(zooms))
 
 
 @contextmanager
@@ -467,13 +471,13 @@ def _fork_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _snap_deep_zoom(zoom: int, rings: RingsFile, workers: int, target: Path) -> list[Shard]:
+def _snap_deep_zoom(zoom: int, rings: RingsFile, bands: int, target: Path) -> list[Shard]:
     """Worker: a deep zoom snapped and kept here, and written to ``target`` for the other
-    workers (the level's data never passes through the main process); its bands."""
+    workers (the level's data never passes through the main process); its ``bands``."""
     level = zoom_level(zoom, rings.read(), deepest=zoom == _WORKER_STATE["max_zoom"])
     target.write_bytes(pickle.dumps(level, protocol=pickle.HIGHEST_PROTOCOL))  # read only later
     _WORKER_STATE["snapped"] = {target: level}
-    return _bands(level, workers)
+    return _bands(level, bands)
 
 
 def _snapped_level(path: Path) -> ZoomLevel:
@@ -487,30 +491,71 @@ def _snapped_level(path: Path) -> ZoomLevel:
     return snapped[path]
 
 
+# What the work of a zoom's job (snap, cut, encode, write) grows with, in CPU seconds on the
+# reference map: each vertex of its thinned rings and each tile; and how the vertices shrink
+# from one zoom to the next shallower one (Natural Earth 10m: 0.7-0.8). Only used to decide
+# which zooms are split into bands.
+VERTEX_WORK, TILE_WORK, VERTEX_SHRINK = 1.6e-6, 60e-6, 0.8
+
+
+def _estimated_work(rings: Rings, zoom: int, land_area: float) -> tuple[float, float]:
+    """CPU seconds of a zoom's job by its vertices, and by its tiles: those inside the land
+    (``land_area`` over a tile's, in square metres) and those on its outlines (those that
+    every 8th vertex falls in, quick to count)."""
+    count = 1 << zoom
+    sample = np.clip(to_grid(rings.xy[::8], zoom) // EXTENT, 0, count - 1).astype(np.int64)
+    outline = len(np.unique(sample[:, 1] * count + sample[:, 0]))
+    inside = land_area / (WORLD / count) ** 2
+    return VERTEX_WORK * len(rings.xy), TILE_WORK * (outline + inside)
+
+
+def _build_work(by_vertices: float, by_tiles: float, zooms_above: int) -> float:
+    """A build's estimated work from its deepest zoom's (:func:`_estimated_work`): each of the
+    ``zooms_above`` shallower zooms has ``VERTEX_SHRINK`` of the vertices and a quarter of the
+    tiles of the one below it."""
+    return sum(
+        (by_vertices * VERTEX_SHRINK**k + by_tiles / 4.0**k for k in range(zooms_above + 1)), 0.0
+    )
+
+
+def _band_count(work: float, total: float, workers: int) -> int:
+    """Bands for a zoom of ``work`` in a build of ``total``: one, unless its work exceeds a
+    worker's share (then as many as it holds shares)."""
+    return max(1, math.ceil(work / total * workers - 1e-9))
+
+
 class _PipelinedParts:
     """Zooms handed to the workers as soon as they are thinned, the largest job first.
 
-    A shallow zoom is one job (snap, cut, encode). A deep zoom (most of the work) is snapped
-    once, by one worker, which keeps the level and writes it to a file for the others; its
-    bands of rows, sized by their work, then go to any worker. Only one job more than there
-    are workers is handed over at a time (the spare one keeps a worker that just finished
-    busy while the next jobs are sent), so the largest jobs run first and small ones fill the
-    gaps at the end.
+    A zoom whose estimated work (:func:`_estimated_work`) is at most a worker's share of the
+    whole build is one job (snap, cut, encode). A larger one, such as the deepest zoom of a
+    deep build, is snapped once, by one worker, which keeps the level and writes it to a file
+    for the others; its bands of rows, sized by their work, then go to any worker. Only one
+    job more than there are workers is handed over at a time (the spare one keeps a worker
+    that just finished busy while the next jobs are sent), so the largest jobs run first and
+    small ones fill the gaps at the end.
     """
 
-    def __init__(self, pool: ProcessPoolExecutor, workers: int, folder: Path) -> None:
-        self.pool, self.workers, self.folder = pool, workers, folder
+    def __init__(
+        self, pool: ProcessPoolExecutor, workers: int, folder: Path, land_area: float
+    ) -> None:
+        self.pool, self.workers, self.folder, self.land_area = pool, workers, folder, land_area
         self.waiting: list[tuple[tuple[int, int, int], Any]] = []  # (priority, job)
         self.running: dict[Future[Any], Path | None] = {}  # job -> its level file, if it snaps
         self.parts: list[Path] = []
 
-    def run(self, thinned: Iterable[tuple[int, Rings]], deep: list[int]) -> list[Path]:
-        """Every zoom of ``thinned`` into part files (``deep`` zooms in bands); their paths."""
+    def run(self, thinned: Iterable[tuple[int, Rings]], shallowest: int) -> list[Path]:
+        """Every zoom of ``thinned`` (deepest first, down to ``shallowest``) into part files;
+        their paths."""
+        total = 0.0  # the build's estimated work, from its deepest zoom
         for zoom, thinned_rings in thinned:
+            by_vertices, by_tiles = _estimated_work(thinned_rings, zoom, self.land_area)
+            total = total or _build_work(by_vertices, by_tiles, zoom - shallowest)
+            bands = _band_count(by_vertices + by_tiles, total, self.workers)
             rings = RingsFile.write(thinned_rings, self.folder / f"z{zoom}.rings")
-            if zoom in deep:
+            if bands > 1:
                 level_file = self.folder / f"z{zoom}.level"
-                self._add((0, -zoom, 0), (_snap_deep_zoom, zoom, rings, self.workers, level_file))
+                self._add((0, -zoom, 0), (_snap_deep_zoom, zoom, rings, bands, level_file))
             else:
                 task = (Shard(range(zoom, zoom + 1)), rings, self.folder / f"z{zoom}.part")
                 self._add((2, -zoom, 0), (_write_part_task, task))
