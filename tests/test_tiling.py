@@ -31,6 +31,7 @@ from tilepress.tiling import (
     iter_tiles,
     load_pyramid,
     make_tile_polygons_valid,
+    repair_on_grid,
     save_pyramid,
     tile_bounds,
     tile_unit,
@@ -289,6 +290,37 @@ def test_labels_sit_at_label_x_y_or_inside_their_country() -> None:
     assert far_mercator.contains(shapely.Point(labels.xy[1]))
     assert labels.min_zoom.tolist() == [0.0, 5.0]  # a highlighted country is labelled from z0
     assert [p["name"] for p in labels.properties] == ["Squareland", "Farland"]
+
+
+def test_repairs_on_the_grid_split_touching_rings_and_node_crossing_ones() -> None:
+    # A ring that runs around a hole it touches at (4, 0), one that touches itself at (4, 4)
+    # between two lobes, and a bow tie whose edges cross at (1.5, 1.5), off the grid.
+    inverted_hole = shapely.Polygon(
+        [(0, 0), (4, 0), (3, 2), (5, 2), (4, 0), (8, 0), (8, 8), (0, 8)]
+    )
+    two_lobes = shapely.Polygon([(0, 0), (4, 4), (8, 0), (8, 8), (4, 4), (0, 8)])
+    bow_tie = shapely.Polygon([(0, 0), (3, 3), (3, 0), (0, 3)])
+    # A loop the other way round outside the ring: a zero buffer would drop it, so the area
+    # check sends it to make_valid, which keeps it as an island.
+    island_loop = shapely.Polygon([(0, 0), (8, 0), (8, 8), (4, 4), (3, 6), (5, 6), (4, 4), (0, 8)])
+    assert shapely.buffer(island_loop, 0).area == 48
+    shapes = np.array([inverted_hole, two_lobes, bow_tie, island_loop], dtype=object)
+    reasons = shapely.is_valid_reason(shapes)
+    assert [reason.split("[")[0] for reason in reasons] == [
+        "Ring Self-intersection",
+        "Ring Self-intersection",
+        "Self-intersection",
+        "Ring Self-intersection",
+    ]
+    repaired = repair_on_grid(shapes)
+    assert shapely.is_valid(repaired).all()
+    coordinates = shapely.get_coordinates(repaired)
+    assert (coordinates == np.rint(coordinates)).all()
+    assert repaired[0].area == inverted_hole.area == 64 - 2  # the loop became a hole
+    assert len(repaired[0].interiors) == 1
+    assert repaired[1].area == 32 and len(shapely.get_parts(repaired[1])) == 2
+    assert 0 < repaired[2].area <= 9  # crossing edges noded, then snapped to the grid
+    assert repaired[3].area == 48 + 2 and len(shapely.get_parts(repaired[3])) == 2
 
 
 def test_tile_bounds_cover_the_world() -> None:

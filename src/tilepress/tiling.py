@@ -340,16 +340,45 @@ def _cell_keys(grid: FloatArray) -> IntArray:
 def repair_on_grid(geometries: Geometries) -> Geometries:
     """Make integer-grid polygons valid and keep them on the grid; polygonal parts only.
 
-    GEOS's make_valid keeps every vertex and adds nodes only where edges cross; only pieces
-    that gained such a node go through GEOS snap-rounding, which can close narrow bays.
+    A ring that only touches itself (GEOS: "Ring Self-intersection") is split by a zero
+    buffer, ten times quicker than make_valid on a large polygon; the result is kept if it is
+    valid, on the grid and of the same area. For the rest, GEOS's make_valid keeps every
+    vertex and adds nodes only where edges cross; only pieces that gained such a node go
+    through GEOS snap-rounding, which can close narrow bays.
     """
-    repaired = polygonal(shapely.make_valid(geometries, method="structure", keep_collapsed=False))
-    coords, index = shapely.get_coordinates(repaired, return_index=True)
-    off_grid = np.zeros(len(repaired), dtype=bool)
-    off_grid[index[(coords != np.rint(coords)).any(axis=1)]] = True
-    if off_grid.any():
-        repaired[off_grid] = [_snap_one(geometry) for geometry in repaired[off_grid]]
+    repaired = geometries.copy()
+    touching = np.flatnonzero(
+        [
+            reason.startswith("Ring Self-intersection")
+            for reason in shapely.is_valid_reason(geometries)
+        ]
+    )
+    split = polygonal(shapely.buffer(geometries[touching], 0.0))
+    kept = (
+        shapely.is_valid(split)
+        & _on_grid(split)
+        & np.isclose(shapely.area(split), shapely.area(geometries[touching]), rtol=1e-12)
+    )
+    repaired[touching[kept]] = split[kept]
+    rest = np.ones(len(geometries), dtype=bool)
+    rest[touching[kept]] = False
+    if rest.any():
+        valid = polygonal(
+            shapely.make_valid(geometries[rest], method="structure", keep_collapsed=False)
+        )
+        off_grid = ~_on_grid(valid)
+        if off_grid.any():
+            valid[off_grid] = [_snap_one(geometry) for geometry in valid[off_grid]]
+        repaired[rest] = valid
     return polygonal(repaired)
+
+
+def _on_grid(geometries: Geometries) -> NDArray[np.bool_]:
+    """Whether every coordinate of each geometry is an integer."""
+    coords, index = shapely.get_coordinates(geometries, return_index=True)
+    off_grid = np.zeros(len(geometries), dtype=bool)
+    off_grid[index[(coords != np.rint(coords)).any(axis=1)]] = True
+    return ~off_grid
 
 
 def _snap_one(geometry: shapely.Geometry) -> shapely.Geometry:
