@@ -31,6 +31,7 @@ from tilepress.sources import (
     resolve_highlights,
     sha256_file,
     snap_to_antimeridian,
+    split_touching_rings,
     verify_checksum,
 )
 
@@ -345,6 +346,23 @@ def test_repair_keeps_one_polygonal_geometry_per_input() -> None:
     assert result[1].equals(shapely.box(20, 0, 22, 2))
     assert result[2].is_empty
     assert result[3].equals(shapely.box(0, 0, 1, 1))
+
+
+def test_repair_splits_rings_that_touch_themselves() -> None:
+    # A shore running around a lake it touches at (4, 0): the lake becomes a hole. A loop the
+    # other way round outside the ring: a zero buffer would drop it; make_valid keeps it.
+    lake = shapely.Polygon([(0, 0), (4, 0), (3, 2), (5, 2), (4, 0), (8, 0), (8, 8), (0, 8)])
+    loop = shapely.Polygon([(0, 0), (8, 0), (8, 8), (4, 4), (3, 6), (5, 6), (4, 4), (0, 8)])
+    assert [shapely.is_valid_reason(g).split("[")[0] for g in (lake, loop)] == [
+        "Ring Self-intersection"
+    ] * 2
+    split, done = split_touching_rings(np.array([lake, loop], dtype=object))
+    assert done.tolist() == [True, False]
+    assert split[0].area == 62 and len(split[0].interiors) == 1
+    result = repair(np.array([lake, loop], dtype=object))
+    assert shapely.is_valid(result).all()
+    assert result[0].equals(split[0])
+    assert result[1].area == 50 and len(shapely.get_parts(result[1])) == 2
 
 
 def test_read_geopackage_in_web_mercator_comes_back_in_degrees(tmp_path: Path) -> None:

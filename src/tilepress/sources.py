@@ -194,7 +194,32 @@ def repair(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
 
 
 def _repair(geometries: NDArray[np.object_]) -> NDArray[np.object_]:
-    return polygonal(shapely.make_valid(geometries))
+    repaired = geometries.copy()
+    invalid = np.flatnonzero(~shapely.is_valid(geometries))
+    if len(invalid):
+        split, done = split_touching_rings(geometries[invalid])
+        repaired[invalid[done]] = split[done]
+        rest = invalid[~done]
+        repaired[rest] = shapely.make_valid(geometries[rest])
+    return polygonal(repaired)
+
+
+def split_touching_rings(
+    geometries: NDArray[np.object_],
+) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
+    """Invalid polygons whose rings only touch themselves (GEOS: "Ring Self-intersection", a
+    lake touching its shore, say) split by a zero buffer, ten times quicker than GEOS's
+    make_valid on a large polygon; and which of them that fixed: those whose result is valid
+    and of the same area (a zero buffer drops a loop that lies outside its ring, for one).
+    The others are left to make_valid."""
+    reasons = shapely.is_valid_reason(geometries)
+    touching = np.flatnonzero([reason.startswith("Ring Self-intersection") for reason in reasons])
+    split = geometries.copy()
+    split[touching] = polygonal(shapely.buffer(geometries[touching], 0.0))
+    area, split_area = shapely.area(geometries[touching]), shapely.area(split[touching])
+    done = np.zeros(len(geometries), dtype=bool)
+    done[touching] = shapely.is_valid(split[touching]) & np.isclose(split_area, area, rtol=1e-9)
+    return split, done
 
 
 def snap_to_antimeridian(

@@ -36,7 +36,7 @@ from tilepress.generalize import (
     thin_shared,
 )
 from tilepress.projection import WEB_MERCATOR_HALF_WORLD, WEB_MERCATOR_MAX_LAT, to_web_mercator
-from tilepress.sources import polygonal
+from tilepress.sources import polygonal, split_touching_rings
 
 log = logging.getLogger("tilepress")
 
@@ -340,28 +340,15 @@ def _cell_keys(grid: FloatArray) -> IntArray:
 def repair_on_grid(geometries: Geometries) -> Geometries:
     """Make integer-grid polygons valid and keep them on the grid; polygonal parts only.
 
-    A ring that only touches itself (GEOS: "Ring Self-intersection") is split by a zero
-    buffer, ten times quicker than make_valid on a large polygon; the result is kept if it is
-    valid, on the grid and of the same area. For the rest, GEOS's make_valid keeps every
-    vertex and adds nodes only where edges cross; only pieces that gained such a node go
-    through GEOS snap-rounding, which can close narrow bays.
+    Rings that only touch themselves are split (:func:`split_touching_rings`) where that keeps
+    every vertex on the grid. For the rest, GEOS's make_valid keeps every vertex and adds
+    nodes only where edges cross; only pieces that gained such a node go through GEOS
+    snap-rounding, which can close narrow bays.
     """
-    repaired = geometries.copy()
-    touching = np.flatnonzero(
-        [
-            reason.startswith("Ring Self-intersection")
-            for reason in shapely.is_valid_reason(geometries)
-        ]
-    )
-    split = polygonal(shapely.buffer(geometries[touching], 0.0))
-    kept = (
-        shapely.is_valid(split)
-        & _on_grid(split)
-        & np.isclose(shapely.area(split), shapely.area(geometries[touching]), rtol=1e-12)
-    )
-    repaired[touching[kept]] = split[kept]
-    rest = np.ones(len(geometries), dtype=bool)
-    rest[touching[kept]] = False
+    split, done = split_touching_rings(geometries)
+    done &= _on_grid(split)
+    repaired = np.where(done, split, geometries)
+    rest = ~done
     if rest.any():
         valid = polygonal(
             shapely.make_valid(geometries[rest], method="structure", keep_collapsed=False)
