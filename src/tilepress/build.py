@@ -266,29 +266,39 @@ def _cut_shard(
 
 
 @dataclass(frozen=True)
-class RingsFile:
-    """Thinned rings the main process wrote to a file for a worker: sent through the pool's
-    pipe instead, megabytes of arrays cross it in pipe-sized pieces, each waiting for the GIL
-    while the main process goes on thinning (50 ms for the deepest zoom, not 10)."""
+class HandedRings:
+    """Thinned rings of one zoom handed to a worker. Rings thinned before the workers fork
+    (the deepest zoom's) wait in the state they inherit, and are never copied; later ones
+    are written to a file: sent through the pool's pipe instead, megabytes of arrays cross it
+    in pipe-sized pieces, each waiting for the GIL while the main process goes on thinning
+    (50 ms for the deepest zoom, not 10)."""
 
-    path: Path
+    zoom: int
+    path: Path | None = None  # None: in the inherited state
 
     @classmethod
-    def write(cls, rings: Rings, path: Path) -> RingsFile:
-        """Store ``rings`` in ``path``."""
+    def hand_over(cls, rings: Rings, zoom: int, folder: Path, *, forked: bool) -> HandedRings:
+        """Keep ``rings`` for workers yet to fork, or write them to ``folder`` if ``forked``."""
+        if not forked:
+            _WORKER_STATE.setdefault("inherited_rings", {})[zoom] = rings
+            return cls(zoom)
+        path = folder / f"z{zoom}.rings"
         path.write_bytes(pickle.dumps(rings, protocol=pickle.HIGHEST_PROTOCOL))
-        return cls(path)
+        return cls(zoom, path)
 
     def read(self) -> Rings:
-        """The rings (the file stays: it is the part folder's, removed with it)."""
+        """The rings (a file stays: it is the part folder's, removed with it)."""
+        if self.path is None:
+            inherited: Rings = _WORKER_STATE["inherited_rings"][self.zoom]
+            return inherited
         # Unpickling is safe here (S301 warns of untrusted data): this build wrote it.
         rings: Rings = pickle.loads(self.path.read_bytes())  # noqa: S301
         return rings
 
 
-# A shard, what to cut it from (thinned rings to snap, directly or in a file; the file of a
-# level a worker snapped; or None for the levels already in the worker), and its part file.
-PartTask = tuple[Shard, Rings | RingsFile | Path | None, Path]
+# A shard, what to cut it from (thinned rings to snap, directly or handed over; the file of
+# a level a worker snapped; or None for the levels already in the worker), and its part file.
+PartTask = tuple[Shard, Rings | HandedRings | Path | None, Path]
 
 
 def _write_part_task(task: PartTask) -> Path:
@@ -301,7 +311,7 @@ def _write_part_task(task: PartTask) -> Path:
         levels[level.zoom] = level
     elif geometry is not None:  # rings are handed over for a one-zoom shard
         zoom = shard.zooms[0]
-        rings = geometry.read() if isinstance(geometry, RingsFile) else geometry
+        rings = geometry.read() if isinstance(geometry, HandedRings) else geometry
         levels[zoom] = zoom_level(zoom, rings, deepest=zoom == _WORKER_STATE["max_zoom"])
     for zoom in shard.zooms:
         if zoom not in levels:
@@ -471,7 +481,7 @@ def _fork_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _snap_deep_zoom(zoom: int, rings: RingsFile, bands: int, target: Path) -> list[Shard]:
+def _snap_deep_zoom(zoom: int, rings: HandedRings, bands: int, target: Path) -> list[Shard]:
     """Worker: a deep zoom snapped and kept here, and written to ``target`` for the other
     workers (the level's data never passes through the main process); its ``bands``."""
     level = zoom_level(zoom, rings.read(), deepest=zoom == _WORKER_STATE["max_zoom"])
@@ -543,6 +553,7 @@ class _PipelinedParts:
         self.waiting: list[tuple[tuple[int, int, int], Any]] = []  # (priority, job)
         self.running: dict[Future[Any], Path | None] = {}  # job -> its level file, if it snaps
         self.parts: list[Path] = []
+        self.submitted = 0
 
     def run(self, thinned: Iterable[tuple[int, Rings]], shallowest: int) -> list[Path]:
         """Every zoom of ``thinned`` (deepest first, down to ``shallowest``) into part files;
@@ -552,7 +563,8 @@ class _PipelinedParts:
             by_vertices, by_tiles = _estimated_work(thinned_rings, zoom, self.land_area)
             total = total or _build_work(by_vertices, by_tiles, zoom - shallowest)
             bands = _band_count(by_vertices + by_tiles, total, self.workers)
-            rings = RingsFile.write(thinned_rings, self.folder / f"z{zoom}.rings")
+            forked = self.submitted > 0  # the pool forks its workers at the first job
+            rings = HandedRings.hand_over(thinned_rings, zoom, self.folder, forked=forked)
             if bands > 1:
                 level_file = self.folder / f"z{zoom}.level"
                 self._add((0, -zoom, 0), (_snap_deep_zoom, zoom, rings, bands, level_file))
@@ -573,6 +585,7 @@ class _PipelinedParts:
             _priority, (function, *arguments) = heapq.heappop(self.waiting)
             level_file = arguments[-1] if function is _snap_deep_zoom else None
             self.running[self.pool.submit(function, *arguments)] = level_file
+            self.submitted += 1
 
     def _collect(self, done: Iterable[Future[Any]]) -> None:
         for future in done:
