@@ -26,9 +26,13 @@ def test_pieces_give_what_one_call_gives_in_order(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(parallel, "PARALLEL_MIN", 1_000)
     geometries = circles(40, 200)  # 8,000 vertices: eight runs of five
     threads: list[str] = []
+    both_started = threading.Barrier(2, timeout=10)  # each thread's first run waits for the other
 
     def areas(run: np.ndarray) -> np.ndarray:
-        threads.append(threading.current_thread().name)
+        name = threading.current_thread().name
+        if name not in threads:
+            both_started.wait()
+        threads.append(name)
         if run[0] is geometries[0]:
             time.sleep(0.2)  # a slow first run: the other thread takes all the rest
         result: np.ndarray = shapely.area(run) + shapely.bounds(run)[:, 0]
