@@ -28,15 +28,10 @@ def helper_thread() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix=_HELPER_NAME)
 
 
-def vertex_halves(geometries: Geometries) -> int | None:
-    """Where to split ``geometries`` into two runs of about equal vertex counts, or None when
-    they hold too few vertices for a split to pay (or this is the helper thread, which must
-    not wait for itself)."""
-    return ring_halves(shapely.get_num_coordinates(geometries))
-
-
 def ring_halves(sizes: NDArray[np.integer]) -> int | None:
-    """:func:`vertex_halves` of items with ``sizes`` vertices each (rings, geometries)."""
+    """Where to split items with ``sizes`` vertices each (rings, geometries) into two runs of
+    about equal vertex counts, or None when they hold too few vertices for a split to pay (or
+    this is the helper thread, which must not wait for itself)."""
     bounds = _vertex_runs(sizes, 2)
     return None if bounds is None else bounds[1]
 

@@ -24,7 +24,7 @@ from tilepress.generalize import (
     rings_of,
     thin_shared,
 )
-from tilepress.parallel import PARALLEL_MIN, helper_thread
+from tilepress.parallel import PARALLEL_MIN, helper_thread, on_each
 from tilepress.projection import (
     Extent,
     PrintProjection,
@@ -166,8 +166,9 @@ def _lonlat_box(frame: Box, proj: PrintProjection) -> Extent | None:
 # A second thread for the work that releases the GIL (PROJ, GEOS, zlib)
 
 
-def _project_in_helper(crs: str, x: FloatArray, y: FloatArray) -> None:
-    transformer("EPSG:4326", crs).transform(x, y, errcheck=False, inplace=True)
+def _project_in_place(xy: tuple[FloatArray, FloatArray], crs: str) -> None:
+    """Project x and y in place, with this thread's transformer."""
+    transformer("EPSG:4326", crs).transform(*xy, errcheck=False, inplace=True)
 
 
 def project(lon: FloatArray, lat: FloatArray, crs: str) -> tuple[FloatArray, FloatArray]:
@@ -175,14 +176,11 @@ def project(lon: FloatArray, lat: FloatArray, crs: str) -> tuple[FloatArray, Flo
     halves, one in the helper thread (every point on its own: the same numbers)."""
     x = np.array(lon, dtype=np.float64)  # contiguous copies, projected in place
     y = np.array(lat, dtype=np.float64)
-    here = transformer("EPSG:4326", crs)
     if len(x) < PARALLEL_MIN:
-        here.transform(x, y, errcheck=False, inplace=True)
+        _project_in_place((x, y), crs)
         return x, y
     half = len(x) // 2
-    first = helper_thread().submit(_project_in_helper, crs, x[:half], y[:half])
-    here.transform(x[half:], y[half:], errcheck=False, inplace=True)
-    first.result()
+    on_each([(x[:half], y[:half]), (x[half:], y[half:])], _project_in_place, crs)
     return x, y
 
 
