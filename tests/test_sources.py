@@ -316,6 +316,13 @@ def test_read_geojson_repairs_invalid_polygons(tmp_path: Path) -> None:
     assert table.geometries[2].equals(shapely.box(20, 0, 22, 2))
     assert table.lookup("spikeland") == [2]
     assert table.lookup("box") == [1]
+    as_read = read_countries(SourceSpec(name="small", path=str(path)), repaired=False)
+    assert as_read.codes == table.codes
+    assert shapely.is_valid(as_read.geometries).tolist() == [False, True, False]
+    assert (
+        shapely.get_coordinates(as_read.geometries[0]).tolist()
+        == shapely.get_coordinates(BOW_TIE).tolist()
+    )
 
 
 def test_rows_without_geometry_leave_the_table_with_their_fields(tmp_path: Path) -> None:
@@ -536,3 +543,64 @@ def test_resolve_highlights_unknown_country_stops_with_suggestions(
     assert problems[1] == (
         "map 'm', highlight[1].countries[1]: Ukraine ('ukraine') is in two groups, 'A' and 'B'"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading ahead in a forked process (tilepress.sourcefile)
+
+READ_AHEAD_SCRIPT = """
+import json, sys
+from tilepress.config import SourceSpec
+from tilepress.sourcefile import ReadAhead, SourceFile
+source = SourceFile.of(SourceSpec(name="s", path=sys.argv[1]))
+ahead = ReadAhead.start(source)
+features = ahead.result() if ahead is not None else None
+direct = source.read() if features is not None else None
+print(json.dumps({
+    "started": ahead is not None,
+    "delivered": features is not None,
+    "same": features is not None and (
+        features.meta["fields"].tolist() == direct.meta["fields"].tolist()
+        and features.meta["crs"] == direct.meta["crs"]
+        and features.wkb.tolist() == direct.wkb.tolist()
+        and [c.tolist() for c in features.columns] == [c.tolist() for c in direct.columns]
+    ),
+    "rows": 0 if features is None else len(features.wkb),
+}))
+"""
+
+
+def _read_ahead(path: Path) -> dict[str, object]:
+    """Read ``path`` ahead in a fresh interpreter (as a step does, before pyogrio is loaded)."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", READ_AHEAD_SCRIPT, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_reading_ahead_gives_what_reading_gives() -> None:
+    rows = len(read_countries(SourceSpec(name="ne", path=str(DATA)), repaired=False))
+    assert _read_ahead(DATA) == {"started": True, "delivered": True, "same": True, "rows": rows}
+
+
+def test_a_failed_read_ahead_leaves_the_error_to_the_reader(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.geojson"
+    broken.write_text('{"type": "FeatureCollection", "features": [')
+    assert _read_ahead(broken) == {"started": True, "delivered": False, "same": False, "rows": 0}
+    with pytest.raises(SourceError, match="cannot read"):
+        read_countries(SourceSpec(name="broken", path=str(broken)))
+
+
+def test_no_read_ahead_where_pyogrio_is_loaded_already() -> None:
+    from tilepress.sourcefile import ReadAhead, SourceFile
+
+    assert "pyogrio" in __import__("sys").modules  # this test module imports it
+    assert ReadAhead.start(SourceFile.of(SourceSpec(name="ne", path=str(DATA)))) is None

@@ -31,8 +31,10 @@ from tilepress.tiling import (
     iter_tiles,
     load_pyramid,
     make_tile_polygons_valid,
+    prepare_mercator,
     repair_on_grid,
     save_pyramid,
+    thinned_levels,
     tile_bounds,
     tile_unit,
     to_grid,
@@ -269,8 +271,14 @@ def test_neighbours_cross_their_shared_edge_at_the_same_points(
 
 def test_labels_sit_at_label_x_y_or_inside_their_country() -> None:
     square, far = shapely.box(10, 10, 20, 20), shapely.box(-60, -30, -50, -20)
+    # As read for the tiles (not repaired): a spike on the second, whose point on the surface
+    # would be a corner unless the polygon is repaired first.
+    spiked = shapely.Polygon([(-60, -30), (-50, -30), (-50, -20), (-55, -20), (-55, -10),
+                              (-55, -20), (-60, -20)])  # fmt: skip
+    assert not spiked.is_valid
+    assert not shapely.point_on_surface(spiked).within(far)
     table = CountryTable(
-        np.array([square, far], dtype=object),
+        np.array([square, spiked], dtype=object),
         {
             "ADM0_A3": ["SQA", "FAR"],
             "NAME_EN": ["Squareland", "Farland"],
@@ -501,6 +509,26 @@ def test_specks_of_a_larger_country_become_traces_except_at_the_deepest_zoom() -
     ]
     assert not any(t.traces.any() for t in iter_tiles(deepest, range(16)))
     assert dropped_rows(shallow, np.zeros(3)) == []  # the country still shows
+
+
+def test_invalid_source_polygons_come_out_valid_at_every_zoom() -> None:
+    """The tiles read their source unrepaired: a bow tie, a spike and a ring touching itself
+    are thinned like any polygon and made valid on each zoom's grid, keeping their areas."""
+    bow_tie = shapely.Polygon([(0, 0), (20, 20), (20, 0), (0, 20), (0, 0)])
+    spike = shapely.Polygon([(30, 0), (50, 0), (50, 20), (40, 20), (40, 40), (40, 20), (30, 20)])
+    lake_on_shore = shapely.Polygon(  # the lake's ring runs through a vertex of the shore
+        [(60, 0), (80, 0), (80, 20), (70, 20), (75, 10), (65, 10), (70, 20), (60, 20)]
+    )
+    sources = np.array([bow_tie, spike, lake_on_shore], dtype=object)
+    assert not shapely.is_valid(sources).any()
+    repaired_area = shapely.area(prepare_mercator(shapely.make_valid(sources)))
+    for zoom, rings in thinned_levels(prepare_mercator(sources), range(0, 5)):
+        level = zoom_level(zoom, rings)
+        assert shapely.is_valid(level.countries).all()
+        expected = repaired_area / tile_unit(zoom) ** 2  # in grid units
+        assert shapely.area(level.countries) == pytest.approx(expected, rel=0.02)
+        for tile in iter_tiles(level, range(1 << zoom)):
+            assert shapely.is_valid(tile.geometries).all()
 
 
 def test_parts_of_a_country_that_meet_on_the_grid_are_merged() -> None:

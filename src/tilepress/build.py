@@ -40,12 +40,14 @@ from tilepress.projection import (
     to_web_mercator,
 )
 from tilepress.shards import PASS_TILES, PartSet, PartWriter, Shard, passes, spec_digest
+from tilepress.sourcefile import ReadAhead
 from tilepress.sources import (
     CountryTable,
     Highlighting,
     attribute_text,
     fill_colors,
     read_countries,
+    repair,
     resolve_highlights,
 )
 from tilepress.style import (
@@ -91,9 +93,12 @@ class LoadedMap:
         return resolve_extent(self.spec.extent, self.table.geometries[rows])
 
 
-def load_map(spec: MapSpec, source_path: str | Path | None = None) -> LoadedMap:
-    """Read and check the map's source and resolve its countries."""
-    table = read_countries(spec.source, source_path)
+def load_map(
+    spec: MapSpec, source_path: str | Path | None = None, *, read_ahead: ReadAhead | None = None
+) -> LoadedMap:
+    """Read and check the map's source and resolve its countries. Its polygons are not
+    repaired: the tiles check them on each zoom's grid (see :func:`read_countries`)."""
+    table = read_countries(spec.source, source_path, repaired=False, read_ahead=read_ahead)
     return LoadedMap(spec, table, resolve_highlights(spec, table))
 
 
@@ -139,7 +144,7 @@ def label_points(loaded: LoadedMap, countries: list[dict[str, str]]) -> LabelPoi
     lon = np.array([np.nan if v is None else float(v) for v in table.field("LABEL_X")])
     lat = np.array([np.nan if v is None else float(v) for v in table.field("LABEL_Y")])
     missing = ~np.isfinite(lon) | ~np.isfinite(lat)
-    inside = shapely.point_on_surface(table.geometries[missing])
+    inside = shapely.point_on_surface(repair(table.geometries[missing]))  # unrepaired so far
     lon[missing], lat[missing] = shapely.get_x(inside), shapely.get_y(inside)
     points = to_web_mercator(shapely.points(lon, lat))
     min_label = np.array([0.0 if v is None else float(v) for v in table.field("MIN_LABEL")])
@@ -331,7 +336,7 @@ def build_pyramid(
     workers: int = 1,
 ) -> None:
     """Generalize a source for a zoom range and store it (the geometry-only step)."""
-    table = read_countries(source, source_path)
+    table = read_countries(source, source_path, repaired=False)
     mercator = prepare_mercator(table.geometries)
     save_pyramid(generalize_pyramid(mercator, zooms, workers), target)
 

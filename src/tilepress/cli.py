@@ -241,6 +241,18 @@ def _spec(spec_json: str) -> Any:
         raise ConfigError([f"--spec is not a map specification: {error}"]) from None
 
 
+def _load_map(spec_json: str, source_path: Path | None) -> Any:
+    """The map of ``--spec`` with its source read (:func:`tilepress.build.load_map`): read by
+    a forked process while this one imports the tiling modules and their libraries."""
+    from tilepress.sourcefile import ReadAhead, SourceFile
+
+    spec = _spec(spec_json)
+    read_ahead = ReadAhead.start(SourceFile.of(spec.source, source_path))
+    from tilepress.build import load_map
+
+    return load_map(spec, source_path, read_ahead=read_ahead)
+
+
 @step.command("generalize")
 @click.option(
     "--source-spec",
@@ -291,9 +303,9 @@ def step_tiles(
 ) -> None:
     """Vector tiles: z/x/y folder, MBTiles, PMTiles and a report."""
     with _without_cycle_collector():
-        from tilepress.build import build_tiles, load_map
+        loaded = _load_map(spec_json, source_path)
+        from tilepress.build import build_tiles
 
-        loaded = load_map(_spec(spec_json), source_path)
         build_tiles(loaded, out_dir, workers=threads, pyramid=generalized)
 
 
@@ -317,9 +329,10 @@ def step_tile_part(
 
     shard = parse_shard(shard_name)
     with _without_cycle_collector():
-        from tilepress.build import build_part, load_map
+        loaded = _load_map(spec_json, source_path)
+        from tilepress.build import build_part
 
-        build_part(load_map(_spec(spec_json), source_path), generalized, shard, out_path)
+        build_part(loaded, generalized, shard, out_path)
 
 
 @step.command("merge-tiles")
@@ -333,9 +346,10 @@ def step_merge_tiles(
 ) -> None:
     """Merge a map's part files: z/x/y folder, MBTiles, PMTiles and the report."""
     with _without_cycle_collector():
-        from tilepress.build import load_map, merge_tiles
+        loaded = _load_map(spec_json, source_path)
+        from tilepress.build import merge_tiles
 
-        merge_tiles(load_map(_spec(spec_json), source_path), list(parts), out_dir)
+        merge_tiles(loaded, list(parts), out_dir)
 
 
 @step.command("style")
@@ -345,9 +359,10 @@ def step_merge_tiles(
 @_report_errors
 def step_style(spec_json: str, source_path: Path | None, out_dir: Path) -> None:
     """TileJSON and MapLibre style."""
-    from tilepress.build import build_style, load_map
+    loaded = _load_map(spec_json, source_path)
+    from tilepress.build import build_style
 
-    build_style(load_map(_spec(spec_json), source_path), out_dir)
+    build_style(loaded, out_dir)
 
 
 @contextmanager

@@ -429,7 +429,7 @@ def _country_problems(document: ConfigDocument, positions: list[int]) -> list[st
         if not Path(spec.local_path).is_file():
             continue  # a URL source not downloaded yet: its step checks the countries
         if name not in tables:
-            tables[name] = read_countries(spec)
+            tables[name] = read_countries(spec, repaired=False)  # names only
         groups = [(group["label"], group["countries"]) for group in raw["highlight"]]
         _highlighting, found = match_highlights(groups, tables[name], name)
         for problem in found:

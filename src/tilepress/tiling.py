@@ -754,7 +754,7 @@ def _traces(
 
 
 def prepare_mercator(geometries: Geometries) -> Geometries:
-    """WGS 84 country polygons to valid Web Mercator polygons (clamped at +/-85.0511)."""
+    """WGS 84 country polygons to Web Mercator (clamped at +/-85.0511), valid if they were."""
     mercator = to_web_mercator(geometries)
     # Web Mercator maps each axis monotonically, so a valid polygon stays valid; only those
     # clipped at the latitude limit can come out invalid.
