@@ -11,11 +11,18 @@ import shapely
 from mapbox_vector_tile.Mapbox import vector_tile_pb2
 
 from tests.conftest import REFERENCE_CONFIG
-from tilepress import parallel
+from tilepress import generalize, parallel
 from tilepress.build import LoadedMap, label_points
 from tilepress.config import load_config
 from tilepress.encoding import compress, decode_tile, encode_tile
-from tilepress.generalize import Rings, _stable_order, fixed_points, point_ids, thin_shared
+from tilepress.generalize import (
+    Rings,
+    _stable_order,
+    first_shared_edges,
+    fixed_points,
+    point_ids,
+    thin_shared,
+)
 from tilepress.projection import lonlat_to_web_mercator, to_web_mercator
 from tilepress.sources import CountryTable, Highlighting
 from tilepress.tiling import (
@@ -632,6 +639,30 @@ def test_point_ids_are_exact_on_an_integer_grid() -> None:
     _order, ids, starts = point_ids(grid)
     assert ids.tolist() == [ids[0], ids[1], ids[2], ids[3], ids[0], ids[5], ids[6]]
     assert len(set(ids.tolist())) == len(starts) == 6
+
+
+def test_shared_edges_are_found_by_hash_or_by_point_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Three squares in a row and one above the middle; the left one holds a lake whose ring
+    # touches nothing. Shared edges: left|middle, middle|right, middle|top.
+    squares = [shapely.box(x, 0, x + 2, 2) for x in (0, 2, 4)] + [shapely.box(2, 2, 4, 4)]
+    squares[0] = shapely.Polygon(squares[0].exterior, [[(0.5, 0.5), (0.5, 1), (1, 1)]])
+    rings = Rings.from_geometries(np.array(squares, dtype=object))
+    first, low, high = first_shared_edges(rings)
+    assert np.all(np.diff(first) > 0)  # vertex order
+    _previous, following = rings.neighbours()
+    found = {
+        (int(a), int(b), frozenset(map(tuple, rings.xy[[v, following[v]]].tolist())))
+        for v, a, b in zip(first, low, high, strict=True)
+    }
+    assert {(a, b) for a, b, _edge in found} == {(0, 1), (1, 2), (1, 3)}
+    assert (1, 3, frozenset({(2.0, 2.0), (4.0, 2.0)})) in found
+    # A hash that sends every edge to one value: the collision is seen, and point ids decide.
+    monkeypatch.setattr(generalize, "_mix", lambda bits: bits & np.uint64(0))
+    assert [a.tolist() for a in first_shared_edges(rings)] == [
+        first.tolist(),
+        low.tolist(),
+        high.tolist(),
+    ]
 
 
 def test_points_near_fold_spots() -> None:

@@ -428,21 +428,48 @@ def _below(
 
 def first_shared_edges(rings: Rings) -> tuple[IntArray, IntArray, IntArray]:
     """Vertices starting an edge that two different geometries share (its first occurrence),
-    with the two geometries (lower index first)."""
+    in vertex order, with the two geometries (lower index first).
+
+    Edges are grouped by a 64-bit hash of their two points (either way round): one value
+    sort. Should two different edges ever share a hash, by their points' ids instead.
+    """
     if len(rings.xy) == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, empty
     _previous, following = rings.neighbours()
-    _order, point, group_start = point_ids(rings.xy)
-    n_points = len(group_start)
+    bits = np.ascontiguousarray(rings.xy + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
+    point = _mix(_mix(bits[:, 0]) ^ bits[:, 1])
+    ahead = point[following]
+    edge = _mix(np.minimum(point, ahead)) ^ np.maximum(point, ahead)
+    edge >>= np.uint64(max(len(edge).bit_length(), 1) + 1)  # room for _stable_order's index
+    order, sorted_edge = _stable_order(edge.view(np.int64))
+    repeat = np.flatnonzero(sorted_edge[1:] == sorted_edge[:-1]) + 1
+    one, before = order[repeat], order[repeat - 1]
+    start_one, end_one = bits[one], bits[following[one]]
+    start_before, end_before = bits[before], bits[following[before]]
+    same_way = ((start_one == start_before) & (end_one == end_before)).all(axis=1)
+    other_way = ((start_one == end_before) & (end_one == start_before)).all(axis=1)
+    if not (same_way | other_way).all():  # two different edges with one hash
+        _order, point_id, group_start = point_ids(rings.xy)
+        low_id = np.minimum(point_id, point_id[following])
+        high_id = np.maximum(point_id, point_id[following])
+        order, sorted_edge = _stable_order(low_id * len(group_start) + high_id)
+        repeat = np.flatnonzero(sorted_edge[1:] == sorted_edge[:-1]) + 1
+    # Only edges that occur more than once can be shared (most occur once: coasts). Their
+    # groups, in sort order (each ascending by vertex: its first member comes first).
+    in_group = np.zeros(len(order), dtype=bool)
+    in_group[repeat] = in_group[repeat - 1] = True
+    position = np.flatnonzero(in_group)
+    keys = sorted_edge[position]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     owner = rings.polygon_geometry[rings.ring_polygon][rings.ring_of_vertex]
-    edge = np.minimum(point, point[following]) * n_points + np.maximum(point, point[following])
-    order, sorted_edge = _stable_order(edge)
-    starts = np.flatnonzero(np.r_[True, sorted_edge[1:] != sorted_edge[:-1]])
-    low = np.minimum.reduceat(owner[order], starts)
-    high = np.maximum.reduceat(owner[order], starts)
-    shared = low != high
-    return order[starts[shared]], low[shared], high[shared]
+    owners = owner[order[position]]
+    low = np.minimum.reduceat(owners, starts)
+    high = np.maximum.reduceat(owners, starts)
+    first = order[position[starts]]
+    shared = np.flatnonzero(low != high)
+    shared = shared[np.argsort(first[shared])]
+    return first[shared], low[shared], high[shared]
 
 
 def _stable_order(values: IntArray) -> tuple[IntArray, IntArray]:

@@ -427,8 +427,7 @@ def grid_borders(countries: Geometries) -> tuple[Geometries, IntArray]:
     first, low, high = first_shared_edges(rings)
     if len(first) == 0:
         return np.empty(0, dtype=object), np.empty((0, 2), dtype=np.int64)
-    in_ring_order = np.argsort(first)
-    first, pair = first[in_ring_order], (low * len(countries) + high)[in_ring_order]
+    pair = low * len(countries) + high  # edges in ring order
     _previous, following = rings.neighbours()
     end = following[first]  # where each edge ends
     new_run = np.r_[True, (first[1:] != end[:-1]) | (pair[1:] != pair[:-1])]
