@@ -656,6 +656,8 @@ def test_shared_edges_are_found_by_hash_or_by_point_ids(monkeypatch: pytest.Monk
     }
     assert {(a, b) for a, b, _edge in found} == {(0, 1), (1, 2), (1, 3)}
     assert (1, 3, frozenset({(2.0, 2.0), (4.0, 2.0)})) in found
+    alone = Rings.from_geometries(np.array(squares[:1], dtype=object))  # no edge twice
+    assert [len(a) for a in first_shared_edges(alone)] == [0, 0, 0]
     # A hash that sends every edge to one value: the collision is seen, and point ids decide.
     monkeypatch.setattr(generalize, "_mix", lambda bits: bits & np.uint64(0))
     assert [a.tolist() for a in first_shared_edges(rings)] == [

@@ -433,9 +433,6 @@ def first_shared_edges(rings: Rings) -> tuple[IntArray, IntArray, IntArray]:
     Edges are grouped by a 64-bit hash of their two points (either way round): one value
     sort. Should two different edges ever share a hash, by their points' ids instead.
     """
-    if len(rings.xy) == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, empty
     _previous, following = rings.neighbours()
     bits = np.ascontiguousarray(rings.xy + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
     point = _mix(_mix(bits[:, 0]) ^ bits[:, 1])
@@ -460,6 +457,9 @@ def first_shared_edges(rings: Rings) -> tuple[IntArray, IntArray, IntArray]:
     in_group = np.zeros(len(order), dtype=bool)
     in_group[repeat] = in_group[repeat - 1] = True
     position = np.flatnonzero(in_group)
+    if len(position) == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
     keys = sorted_edge[position]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     owner = rings.polygon_geometry[rings.ring_polygon][rings.ring_of_vertex]
