@@ -19,6 +19,7 @@ from tilepress.config import (
     SourceSpec,
 )
 from tilepress.errors import ChecksumError, ConfigError, SourceError
+from tilepress.sourcefile import map_fields
 from tilepress.sources import (
     DOWNLOAD_ATTEMPTS,
     CountryTable,
@@ -408,21 +409,22 @@ def test_read_source_with_other_field_names(tmp_path: Path) -> None:
         {"CODE": ["AA", "BB"], "LABEL": ["Aland", "Bland"]},
         driver="GeoJSON",
     )
-    with pytest.raises(SourceError) as caught:
-        read_countries(SourceSpec(name="custom", path=str(path)))
-    message = str(caught.value)
-    assert message.startswith(f"source 'custom': {path} has no field 'ADM0_A3'")
-    assert "fields: CODE, LABEL" in message
-    assert "`code_field`/`name_field`" in message
+    for fields in (None, map_fields(SourceSpec(name="custom"))):  # the hint lists all fields
+        with pytest.raises(SourceError) as caught:
+            read_countries(SourceSpec(name="custom", path=str(path)), fields=fields)
+        message = str(caught.value)
+        assert message.startswith(f"source 'custom': {path} has no field 'ADM0_A3'")
+        assert "fields: CODE, LABEL" in message
+        assert "`code_field`/`name_field`" in message
 
     with pytest.raises(SourceError) as caught:
         read_countries(SourceSpec(name="custom", path=str(path), code_field="CODE"))
     assert "has no field 'NAME_EN'" in str(caught.value)
 
-    table = read_countries(
-        SourceSpec(name="custom", path=str(path), code_field="CODE", name_field="LABEL")
-    )
+    custom = SourceSpec(name="custom", path=str(path), code_field="CODE", name_field="LABEL")
+    table = read_countries(custom)
     assert table.codes == ["AA", "BB"]
+    assert list(read_countries(custom, fields=map_fields(custom)).attributes) == ["CODE", "LABEL"]
     assert table.names == ["Aland", "Bland"]
     assert table.lookup("bb") == [1]
     assert table.lookup("bland") == [1]
@@ -551,8 +553,9 @@ def test_resolve_highlights_unknown_country_stops_with_suggestions(
 READ_AHEAD_SCRIPT = """
 import json, sys
 from tilepress.config import SourceSpec
-from tilepress.sourcefile import ReadAhead, SourceFile
-source = SourceFile.of(SourceSpec(name="s", path=sys.argv[1]))
+from tilepress.sourcefile import ReadAhead, SourceFile, map_fields
+spec = SourceSpec(name="s", path=sys.argv[1])
+source = SourceFile.of(spec, fields=map_fields(spec))  # as a step reads it
 ahead = ReadAhead.start(source)
 features = ahead.result() if ahead is not None else None
 direct = source.read() if features is not None else None
@@ -566,6 +569,7 @@ print(json.dumps({
         and [c.tolist() for c in features.columns] == [c.tolist() for c in direct.columns]
     ),
     "rows": 0 if features is None else len(features.wkb),
+    "fields": 0 if features is None else len(features.meta["fields"]),
 }))
 """
 
@@ -587,14 +591,28 @@ def _read_ahead(path: Path) -> dict[str, object]:
 
 
 def test_reading_ahead_gives_what_reading_gives() -> None:
-    rows = len(read_countries(SourceSpec(name="ne", path=str(DATA)), repaired=False))
-    assert _read_ahead(DATA) == {"started": True, "delivered": True, "same": True, "rows": rows}
+    table = read_countries(SourceSpec(name="ne", path=str(DATA)), repaired=False)
+    used = set(map_fields(SourceSpec(name="ne"))) & set(table.attributes)
+    assert len(used) == 46 < len(table.attributes)  # of Natural Earth's 168 fields
+    assert _read_ahead(DATA) == {
+        "started": True,
+        "delivered": True,
+        "same": True,
+        "rows": len(table),
+        "fields": len(used),
+    }
 
 
 def test_a_failed_read_ahead_leaves_the_error_to_the_reader(tmp_path: Path) -> None:
     broken = tmp_path / "broken.geojson"
     broken.write_text('{"type": "FeatureCollection", "features": [')
-    assert _read_ahead(broken) == {"started": True, "delivered": False, "same": False, "rows": 0}
+    assert _read_ahead(broken) == {
+        "started": True,
+        "delivered": False,
+        "same": False,
+        "rows": 0,
+        "fields": 0,
+    }
     with pytest.raises(SourceError, match="cannot read"):
         read_countries(SourceSpec(name="broken", path=str(broken)))
 

@@ -30,7 +30,7 @@ from tilepress.archives import (
     write_pmtiles_stream,
     write_tile_stream_into,
 )
-from tilepress.config import MapSpec, SourceSpec
+from tilepress.config import LABEL_LANGUAGES, MapSpec, SourceSpec
 from tilepress.encoding import Feature, compress, encode_tile, encode_tiles
 from tilepress.errors import TilingError
 from tilepress.generalize import Rings
@@ -40,7 +40,7 @@ from tilepress.projection import (
     to_web_mercator,
 )
 from tilepress.shards import PASS_TILES, PartSet, PartWriter, Shard, passes, spec_digest
-from tilepress.sourcefile import ReadAhead
+from tilepress.sourcefile import ReadAhead, map_fields
 from tilepress.sources import (
     CountryTable,
     Highlighting,
@@ -53,7 +53,6 @@ from tilepress.sources import (
 from tilepress.style import (
     BOUNDARIES_LAYER,
     COUNTRIES_LAYER,
-    LABEL_LANGUAGES,
     LABELS_LAYER,
     maplibre_style,
     tilejson,
@@ -97,8 +96,12 @@ def load_map(
     spec: MapSpec, source_path: str | Path | None = None, *, read_ahead: ReadAhead | None = None
 ) -> LoadedMap:
     """Read and check the map's source and resolve its countries. Its polygons are not
-    repaired: the tiles check them on each zoom's grid (see :func:`read_countries`)."""
-    table = read_countries(spec.source, source_path, repaired=False, read_ahead=read_ahead)
+    repaired: the tiles check them on each zoom's grid (see :func:`read_countries`); only
+    the fields a map uses are read (:func:`map_fields`)."""
+    fields = map_fields(spec.source)
+    table = read_countries(
+        spec.source, source_path, repaired=False, fields=fields, read_ahead=read_ahead
+    )
     return LoadedMap(spec, table, resolve_highlights(spec, table))
 
 

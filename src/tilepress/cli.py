@@ -244,10 +244,10 @@ def _spec(spec_json: str) -> Any:
 def _load_map(spec_json: str, source_path: Path | None) -> Any:
     """The map of ``--spec`` with its source read (:func:`tilepress.build.load_map`): read by
     a forked process while this one imports the tiling modules and their libraries."""
-    from tilepress.sourcefile import ReadAhead, SourceFile
+    from tilepress.sourcefile import ReadAhead, SourceFile, map_fields
 
     spec = _spec(spec_json)
-    read_ahead = ReadAhead.start(SourceFile.of(spec.source, source_path))
+    read_ahead = ReadAhead.start(SourceFile.of(spec.source, source_path, map_fields(spec.source)))
     from tilepress.build import load_map
 
     return load_map(spec, source_path, read_ahead=read_ahead)

@@ -61,6 +61,37 @@ def builtin_source_path() -> Path:
     return project_root() / "data" / BUILTIN_SOURCE_FILE
 
 
+# Languages of the names a map's labels carry (Natural Earth's NAME_<code> fields).
+LABEL_LANGUAGES = (
+    "ar",
+    "bn",
+    "de",
+    "el",
+    "en",
+    "es",
+    "fa",
+    "fr",
+    "he",
+    "hi",
+    "hu",
+    "id",
+    "it",
+    "ja",
+    "ko",
+    "nl",
+    "pl",
+    "pt",
+    "ru",
+    "sv",
+    "tr",
+    "uk",
+    "ur",
+    "vi",
+    "zh",
+    "zht",
+)
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     """Where a map's country polygons come from."""
@@ -412,6 +443,7 @@ def _dates_to_text(data: dict[str, Any]) -> None:
 
 def _country_problems(document: ConfigDocument, positions: list[int]) -> list[str]:
     """Unknown or doubly claimed countries of the maps at ``positions`` whose source is present."""
+    from tilepress.sourcefile import map_fields
     from tilepress.sources import match_highlights, read_countries
 
     data = document.data
@@ -429,7 +461,7 @@ def _country_problems(document: ConfigDocument, positions: list[int]) -> list[st
         if not Path(spec.local_path).is_file():
             continue  # a URL source not downloaded yet: its step checks the countries
         if name not in tables:
-            tables[name] = read_countries(spec, repaired=False)  # names only
+            tables[name] = read_countries(spec, repaired=False, fields=map_fields(spec))
         groups = [(group["label"], group["countries"]) for group in raw["highlight"]]
         _highlighting, found = match_highlights(groups, tables[name], name)
         for problem in found:

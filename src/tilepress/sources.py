@@ -20,23 +20,8 @@ from pyproj import CRS, Transformer
 from tilepress.config import MapSpec, SourceSpec
 from tilepress.errors import ChecksumError, ConfigError, SourceError
 from tilepress.parallel import map_in_pieces
-from tilepress.sourcefile import ReadAhead, SourceFile
+from tilepress.sourcefile import CODE_FIELDS, NAME_FIELDS, ReadAhead, SourceFile
 
-# Fields whose values identify a country by code, and by name (matched case-insensitively).
-CODE_FIELDS = ("ADM0_A3", "ISO_A3", "ISO_A3_EH", "ADM0_ISO")
-NAME_FIELDS = (
-    "NAME_EN",
-    "NAME",
-    "NAME_LONG",
-    "ADMIN",
-    "GEOUNIT",
-    "FORMAL_EN",
-    "NAME_SORT",
-    "NAME_ALT",
-    "NAME_CIAWF",
-    "BRK_NAME",
-    "SUBUNIT",
-)
 POLYGON_TYPE_IDS = [int(shapely.GeometryType.POLYGON), int(shapely.GeometryType.MULTIPOLYGON)]
 DOWNLOAD_ATTEMPTS = 3
 
@@ -249,6 +234,7 @@ def read_countries(
     path: str | Path | None = None,
     *,
     repaired: bool = True,
+    fields: tuple[str, ...] | None = None,
     read_ahead: ReadAhead | None = None,
 ) -> CountryTable:
     """Read, check and reproject to WGS 84 a boundary source, keeping polygonal parts only.
@@ -256,7 +242,8 @@ def read_countries(
     Invalid polygons are made valid only if ``repaired``: the tiles check every polygon on each
     zoom's grid anyway (where validity matters, and rounding can break it), and other steps
     use only the attributes and bounds; checking all of Natural Earth 10m costs a tenth of a
-    CPU second. ``read_ahead`` is this file being read already (see :class:`ReadAhead`).
+    CPU second. Only the attribute ``fields`` are read (those the source has; None: all).
+    ``read_ahead`` is this file being read already, with these fields (see :class:`ReadAhead`).
     """
     path = Path(path or spec.local_path)
     where = f"source {spec.name!r}"
@@ -270,7 +257,7 @@ def read_countries(
     features = read_ahead.result() if read_ahead is not None else None
     if features is None:
         try:
-            features = SourceFile.of(spec, path).read()
+            features = SourceFile.of(spec, path, fields).read()
         except Exception as error:  # pyogrio raises several GDAL error types
             raise SourceError(
                 f"cannot read {path}: {error}",
@@ -278,15 +265,15 @@ def read_countries(
                 hint="give a shapefile (or a .zip of one), a GeoPackage or GeoJSON",
             ) from None
     meta, wkb, field_data = features.meta, features.wkb, features.columns
-    fields = [str(name) for name in meta["fields"]]
-    attributes = {name: list(values) for name, values in zip(fields, field_data, strict=True)}
+    names = [str(name) for name in meta["fields"]]
+    attributes = {name: list(values) for name, values in zip(names, field_data, strict=True)}
     for required in (spec.code_field, spec.name_field):
         if required not in attributes:
             raise SourceError(
                 f"{path} has no field {required!r}",
                 where=where,
                 hint="set `code_field`/`name_field` of the source; its fields: "
-                + ", ".join(fields[:40]),
+                + ", ".join(SourceFile.of(spec, path).all_fields()[:40]),
             )
     geometries = shapely.from_wkb(wkb)
     crs = meta.get("crs")

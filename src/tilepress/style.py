@@ -7,7 +7,7 @@ from typing import Any
 
 from tilepress import __version__
 from tilepress.archives import TilesetMetadata
-from tilepress.config import MapSpec
+from tilepress.config import LABEL_LANGUAGES, MapSpec
 from tilepress.projection import (
     WEB_MERCATOR_MAX_LAT,
     extent_center,
@@ -28,34 +28,6 @@ COUNTRY_FIELDS = {
     "trace": "Boolean",
 }
 BOUNDARY_FIELDS = {"kind": "String", "adm0_a3_a": "String", "adm0_a3_b": "String"}
-LABEL_LANGUAGES = (
-    "ar",
-    "bn",
-    "de",
-    "el",
-    "en",
-    "es",
-    "fa",
-    "fr",
-    "he",
-    "hi",
-    "hu",
-    "id",
-    "it",
-    "ja",
-    "ko",
-    "nl",
-    "pl",
-    "pt",
-    "ru",
-    "sv",
-    "tr",
-    "uk",
-    "ur",
-    "vi",
-    "zh",
-    "zht",
-)
 LABEL_FIELDS = {
     "adm0_a3": "String",
     "name": "String",
