@@ -339,7 +339,8 @@ def build_pyramid(
     workers: int = 1,
 ) -> None:
     """Generalize a source for a zoom range and store it (the geometry-only step)."""
-    table = read_countries(source, source_path, repaired=False)
+    fields = (source.code_field, source.name_field)  # the geometry is what counts here
+    table = read_countries(source, source_path, repaired=False, fields=fields)
     mercator = prepare_mercator(table.geometries)
     save_pyramid(generalize_pyramid(mercator, zooms, workers), target)
 
