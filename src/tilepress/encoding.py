@@ -372,10 +372,9 @@ def _value_key(value: object) -> str | tuple[str, int | float | bool]:
     raise TypeError(f"cannot encode a property of type {type(value).__name__}")
 
 
-def _value_bytes(stored: str | tuple[str, int | float | bool]) -> bytes:
-    """A ``tile.value`` message holding one stored value (see :func:`_value_key`)."""
-    if isinstance(stored, str):
-        return _string_field(b"\x0a", stored)  # string_value (1)
+def _value_bytes(stored: tuple[str, int | float | bool]) -> bytes:
+    """A ``tile.value`` message holding one stored number or boolean (see :func:`_value_key`;
+    strings go through :func:`_string_value_field`)."""
     kind, number = stored
     if kind == "double_value":  # (3), fixed64
         return b"\x19" + _DOUBLE.pack(number)
