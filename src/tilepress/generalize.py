@@ -214,8 +214,8 @@ def point_ids(xy: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
     instead, so equal ids always mean equal points.
     """
     n = len(xy)
-    bits = np.ascontiguousarray(xy + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
-    key = _mix(_mix(bits[:, 0]) ^ bits[:, 1]) >> np.uint64(max(n.bit_length(), 1) + 1)
+    bits, hashed = _point_hashes(xy)
+    key = hashed >> np.uint64(max(n.bit_length(), 1) + 1)
     order, sorted_key = _stable_order(key.view(np.int64))
     new_group = np.empty(n, dtype=bool)
     new_group[:1] = True
@@ -228,6 +228,13 @@ def point_ids(xy: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
     point = np.empty(n, dtype=np.int64)
     point[order] = np.cumsum(new_group) - 1
     return order, point, np.flatnonzero(new_group)
+
+
+def _point_hashes(xy: FloatArray) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
+    """The bits of each point's coordinates (n, 2), -0.0 read as 0.0, and a 64-bit hash of
+    both (equal points, equal hashes)."""
+    bits = np.ascontiguousarray(xy + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
+    return bits, _mix(_mix(bits[:, 0]) ^ bits[:, 1])
 
 
 def around_ring(values: NDArray[Any], sizes: IntArray) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -434,8 +441,7 @@ def first_shared_edges(rings: Rings) -> tuple[IntArray, IntArray, IntArray]:
     sort. Should two different edges ever share a hash, by their points' ids instead.
     """
     _previous, following = rings.neighbours()
-    bits = np.ascontiguousarray(rings.xy + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
-    point = _mix(_mix(bits[:, 0]) ^ bits[:, 1])
+    bits, point = _point_hashes(rings.xy)
     ahead = point[following]
     edge = _mix(np.minimum(point, ahead)) ^ np.maximum(point, ahead)
     edge >>= np.uint64(max(len(edge).bit_length(), 1) + 1)  # room for _stable_order's index
