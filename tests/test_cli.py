@@ -17,8 +17,9 @@ from click.testing import CliRunner
 
 import tilepress
 from tests.conftest import NATURAL_EARTH_ZIP, REFERENCE_CONFIG, REPO
-from tilepress.cli import main
-from tilepress.config import BUILTIN_SOURCE_SHA256, load_config
+from tilepress.cli.commands import main
+from tilepress.config.model import BUILTIN_SOURCE_SHA256
+from tilepress.project import load_config
 
 REFERENCE = REFERENCE_CONFIG
 DATA = NATURAL_EARTH_ZIP

@@ -12,22 +12,18 @@ import pytest
 import shapely
 
 from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID
-from tilepress.config import (
+from tilepress.config.checks import normalize_color, normalize_projection
+from tilepress.config.document import format_key_path, read_config_file
+from tilepress.config.model import (
     BUILTIN_SOURCE,
     BUILTIN_SOURCE_SHA256,
     LICENSES,
     ProjectConfig,
     SourceSpec,
-    config_from_mapping,
-    format_key_path,
-    load_config,
     map_from_dict,
-    normalize_color,
-    normalize_projection,
-    read_config_file,
-    validate_document,
 )
 from tilepress.errors import ConfigError
+from tilepress.project import config_from_mapping, config_problems, load_config
 
 REFERENCE = REFERENCE_CONFIG
 
@@ -46,7 +42,7 @@ def line_of(path: Path, marker: str) -> int:
 
 
 def problems_of(path: Path, *, countries: bool = True) -> list[str]:
-    return validate_document(read_config_file(path), countries=countries)
+    return config_problems(read_config_file(path), countries=countries)
 
 
 def write_tiny_source(path: Path) -> None:

@@ -20,13 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import (
-    REFERENCE_CONFIG,
-    REFERENCE_ID,
-    REPO,
-    file_digests,
-    run_workflow,
-)
+from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID, REPO
+from tests.support.commands import file_digests, run_workflow
 
 pytestmark = pytest.mark.e2e
 

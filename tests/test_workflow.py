@@ -9,7 +9,6 @@ import html
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import time
@@ -22,20 +21,14 @@ import shapely
 from pmtiles.reader import MmapSource, Reader
 from pypdf import PdfReader
 
-from tests.conftest import (
-    NATURAL_EARTH_ZIP,
-    REFERENCE_CONFIG,
-    REFERENCE_ID,
-    Server,
-    file_digests,
-    run_workflow,
-    tilepress_command,
-    tilepress_env,
-)
-from tilepress.config import load_config
-from tilepress.encoding import decode_tile
-from tilepress.projection import lonlat_to_web_mercator
-from tilepress.tiling import EXTENT, tile_bounds, tile_unit
+from tests.conftest import NATURAL_EARTH_ZIP, REFERENCE_CONFIG, REFERENCE_ID, Server
+from tests.support.commands import file_digests, run_workflow, tilepress_command, tilepress_env
+from tests.support.oracles import tile_bounds
+from tests.support.servers import running_tilepress
+from tilepress.geometry.projection import lonlat_to_web_mercator
+from tilepress.project import load_config
+from tilepress.tiles.grid import EXTENT, tile_unit
+from tilepress.tiles.mvt import decode_tile
 
 pytestmark = pytest.mark.e2e
 
@@ -198,30 +191,8 @@ def test_preview_png(reference_dist: Path) -> None:
         assert width > height > 500  # A4 landscape at 110 dpi
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_server_serves_the_reference_output(reference_build: Path) -> None:
-    port = _free_port()
-    env = tilepress_env()
-    server = subprocess.Popen(
-        [*tilepress_command(), "serve", "dist", "--port", str(port)],
-        cwd=reference_build,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=1)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
+    with running_tilepress(reference_build / "dist") as base:
         catalog = urllib.request.urlopen(f"{base}/", timeout=5)
         assert catalog.status == 200 and html.escape(SPEC.title) in catalog.read().decode()
         viewer = urllib.request.urlopen(f"{base}/{REFERENCE_ID}/", timeout=5)
@@ -255,9 +226,6 @@ def test_server_serves_the_reference_output(reference_build: Path) -> None:
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"{base}/{REFERENCE_ID}/tiles/7/0/0.pbf", timeout=5)
         assert missing.value.code == 404
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_rebuild_is_byte_identical(reference_build: Path, tmp_path: Path) -> None:

@@ -34,9 +34,10 @@ TARGET_RATIO = 0.1
 TILEPRESS_SCRIPT = r'''
 """What `tilepress step print` does: read the source, resolve the countries, build the PDF."""
 import json, sys, time
-from tilepress.config import map_from_dict
-from tilepress.printsheet import build_print_sheet
-from tilepress.sources import read_countries, resolve_highlights
+from tilepress.config.model import map_from_dict
+from tilepress.printing.sheet import build_print_sheet
+from tilepress.sources.highlights import resolve_highlights
+from tilepress.sources.table import read_countries
 
 spec = map_from_dict(json.loads(sys.argv[1]))
 table = read_countries(spec.source, sys.argv[2])
@@ -54,8 +55,9 @@ matplotlib.use("pdf")
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 import cartopy.crs as ccrs
-from tilepress.config import map_from_dict
-from tilepress.sources import fill_colors, read_countries, resolve_highlights
+from tilepress.config.model import map_from_dict
+from tilepress.sources.highlights import fill_colors, resolve_highlights
+from tilepress.sources.table import read_countries
 
 spec = map_from_dict(json.loads(sys.argv[1]))
 table = read_countries(spec.source, sys.argv[2])
@@ -118,7 +120,7 @@ def main() -> int:
     sys.path.insert(0, str(REPO / "src"))
     from bench_tiles import byte_compile_tilepress  # this script's folder is on sys.path
 
-    from tilepress.config import load_config
+    from tilepress.project import load_config
 
     byte_compile_tilepress()
 

@@ -28,8 +28,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.conftest import REFERENCE_CONFIG, run_workflow
-from tests.servers import find_tool, running_nginx, running_tilepress
+from tests.conftest import REFERENCE_CONFIG
+from tests.support.commands import run_workflow
+from tests.support.servers import find_tool, running_nginx, running_tilepress
 
 TARGET_RATIO = 0.5
 

@@ -364,7 +364,7 @@ def byte_compile_tilepress() -> None:
 
 def map_spec(max_zoom: int) -> dict[str, Any]:
     """The first map of the project's config as a dict, zoom 0..``max_zoom``."""
-    from tilepress.config import load_config
+    from tilepress.project import load_config
 
     spec: dict[str, Any] = load_config(CONFIG_FILE).maps[0].to_dict()
     spec["min_zoom"] = 0
@@ -405,9 +405,10 @@ def write_layers_geojson(spec_dict: dict[str, Any], folder: Path) -> dict[str, i
     import numpy as np
     import shapely
 
-    from tilepress.build import country_properties, label_points, load_map
-    from tilepress.config import map_from_dict
-    from tilepress.tiling import grid_borders
+    from tilepress.config.model import map_from_dict
+    from tilepress.sources.loaded import load_map
+    from tilepress.tiles.content import country_properties, label_points
+    from tilepress.tiles.pyramid import grid_borders
 
     loaded = load_map(map_from_dict(spec_dict), SOURCE_ZIP)
     table = loaded.table
@@ -553,11 +554,13 @@ def tile_gaps(rows: TilesRows, land_share: float = 0.9) -> dict[str, Any]:
     tilepress are left out of the union; every addressed tile counts."""
     import numpy as np
     import shapely
+    from tests.support.oracles import tile_bounds
 
-    from tilepress.build import load_map
-    from tilepress.config import map_from_dict
-    from tilepress.encoding import decode_tile
-    from tilepress.tiling import prepare_mercator, tile_bounds, tile_unit
+    from tilepress.config.model import map_from_dict
+    from tilepress.sources.loaded import load_map
+    from tilepress.tiles.grid import tile_unit
+    from tilepress.tiles.mvt import decode_tile
+    from tilepress.tiles.pyramid import prepare_mercator
 
     loaded = load_map(map_from_dict(map_spec(0)), SOURCE_ZIP)
     land = prepare_mercator(loaded.table.geometries)

@@ -2,9 +2,9 @@
 import json
 from dataclasses import asdict
 
-from tilepress.config import config_from_mapping
-from tilepress.shards import SHARD_PATTERN
-from tilepress.workflow import map_outputs, part_files
+from tilepress.outputs import map_outputs, part_files
+from tilepress.project import config_from_mapping
+from tilepress.tiles.shards import SHARD_PATTERN
 
 # Validates every key and looks up every highlighted country before any job starts.
 PROJECT = config_from_mapping(config, source="the workflow configuration")

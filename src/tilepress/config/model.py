@@ -1,0 +1,184 @@
+"""What a configuration means once read: sources, maps, their print options, the project.
+
+Plain frozen dataclasses with defaults filled in and values normalised; every step of the
+pipeline takes its settings from a :class:`MapSpec`. Nothing here reads a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tilepress.errors import ConfigError
+
+BUILTIN_SOURCE = "natural-earth"  # the embedded Natural Earth data (see data/README.md)
+BUILTIN_SOURCE_SHA256 = "125fc4b1f425926b8bd22dce23af6f9f873543c2fe330915ccbe0aa7fa21ff82"
+MAX_ZOOM_LIMIT = 16
+
+LICENSES: dict[str, tuple[str, str]] = {
+    "CC-BY-SA-4.0": ("CC BY-SA 4.0", "https://creativecommons.org/licenses/by-sa/4.0/"),
+    "CC-BY-4.0": ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/"),
+    "CC-BY-NC-SA-4.0": ("CC BY-NC-SA 4.0", "https://creativecommons.org/licenses/by-nc-sa/4.0/"),
+    "CC-BY-NC-4.0": ("CC BY-NC 4.0", "https://creativecommons.org/licenses/by-nc/4.0/"),
+    "CC-BY-ND-4.0": ("CC BY-ND 4.0", "https://creativecommons.org/licenses/by-nd/4.0/"),
+    "CC0-1.0": ("CC0 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
+}
+
+
+# Languages of the names a map's labels carry (Natural Earth's NAME_<code> fields).
+LABEL_LANGUAGES = (
+    "ar",
+    "bn",
+    "de",
+    "el",
+    "en",
+    "es",
+    "fa",
+    "fr",
+    "he",
+    "hi",
+    "hu",
+    "id",
+    "it",
+    "ja",
+    "ko",
+    "nl",
+    "pl",
+    "pt",
+    "ru",
+    "sv",
+    "tr",
+    "uk",
+    "ur",
+    "vi",
+    "zh",
+    "zht",
+)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where a map's country polygons come from."""
+
+    name: str
+    path: str | None = None
+    url: str | None = None
+    sha256: str | None = None
+    layer: str | None = None
+    encoding: str | None = None
+    code_field: str = "ADM0_A3"
+    name_field: str = "NAME_EN"
+
+    @property
+    def local_path(self) -> str:
+        """The file the workflow reads: the configured path, or the download target in data/."""
+        if self.path is not None:
+            return self.path
+        if self.url is None:
+            raise ConfigError([f"source {self.name!r} has neither `path` nor `url`"])
+        suffix = "".join(Path(self.url.split("?")[0]).suffixes[-2:]) or ".zip"
+        return f"data/{self.name}{suffix}"
+
+
+@dataclass(frozen=True)
+class HighlightGroup:
+    """Countries drawn in one colour, with one legend entry."""
+
+    label: str
+    color: str
+    countries: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """Paper size and orientation of the print sheet."""
+
+    size: str = "A4"
+    orientation: str = "landscape"
+
+
+@dataclass(frozen=True)
+class PrintOptions:
+    """Print-sheet settings of a map (the `print:` key)."""
+
+    graticule: bool = False
+    graticule_step: float | None = None  # degrees; None chooses a step from the extent
+    scale_bar: bool = True
+    locator: bool = True
+    crop_marks: bool = True
+    bleed_mm: float = 3.0
+    cjk_font: str | None = None
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """One map of the configuration, with defaults filled in and values normalised."""
+
+    id: str
+    title: str
+    highlight: tuple[HighlightGroup, ...]
+    source: SourceSpec
+    caption: str = ""
+    author: str = "tilepress"
+    license: str = "CC-BY-SA-4.0"
+    license_name: str = "CC BY-SA 4.0"
+    license_url: str = "https://creativecommons.org/licenses/by-sa/4.0/"
+    date: str | None = None
+    base_color: str = "#e4e1da"
+    border_color: str = "#ffffff"
+    ocean_color: str = "#d4e4f1"
+    extent: str | tuple[float, float, float, float] = "auto"
+    projection: str = "auto"
+    min_zoom: int = 0
+    max_zoom: int = 6
+    labels: str = "highlighted"
+    page: PageSpec = field(default_factory=PageSpec)
+    public_url: str = "http://127.0.0.1:8000"
+    glyphs: str | None = None
+    label_font: str = "Noto Sans Regular"
+    print_options: PrintOptions = field(default_factory=PrintOptions)
+    shards: int | None = None  # bands per zoom above 5; None: derived from the zoom
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form (the inverse of :func:`map_from_dict`)."""
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def map_from_dict(data: Mapping[str, Any]) -> MapSpec:
+    """Rebuild a :class:`MapSpec` from :meth:`MapSpec.to_dict` output."""
+    values = dict(data)
+    values["source"] = SourceSpec(**values["source"])
+    values["page"] = PageSpec(**values["page"])
+    values["print_options"] = PrintOptions(**values.get("print_options", {}))
+    values["highlight"] = tuple(
+        HighlightGroup(g["label"], g["color"], tuple(g["countries"])) for g in values["highlight"]
+    )
+    if isinstance(values["extent"], list):
+        values["extent"] = tuple(values["extent"])
+    return MapSpec(**values)
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """The whole configuration: output folder, sources and maps."""
+
+    output_dir: str
+    public_url: str
+    sources: dict[str, SourceSpec]
+    maps: tuple[MapSpec, ...]
+
+    def map(self, map_id: str) -> MapSpec:
+        """The map with this id."""
+        for spec in self.maps:
+            if spec.id == map_id:
+                return spec
+        raise ConfigError([f"no map with id {map_id!r}; known: {', '.join(self.map_ids)}"])
+
+    @property
+    def map_ids(self) -> list[str]:
+        """Ids of all maps, in file order."""
+        return [spec.id for spec in self.maps]

@@ -1,0 +1,95 @@
+"""A validated configuration (a mapping with the schema's defaults filled in) turned into a
+:class:`~tilepress.config.model.ProjectConfig`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tilepress.config.checks import normalize_color, normalize_projection
+from tilepress.config.model import (
+    BUILTIN_SOURCE,
+    BUILTIN_SOURCE_SHA256,
+    LICENSES,
+    HighlightGroup,
+    MapSpec,
+    PageSpec,
+    PrintOptions,
+    ProjectConfig,
+    SourceSpec,
+)
+from tilepress.config.paths import builtin_source_path
+
+
+def builtin_source() -> SourceSpec:
+    """The embedded Natural Earth source."""
+    return SourceSpec(
+        name=BUILTIN_SOURCE,
+        path=str(builtin_source_path()),
+        sha256=BUILTIN_SOURCE_SHA256,
+        encoding="UTF-8",
+    )
+
+
+def _print_options(raw: Mapping[str, Any]) -> PrintOptions:
+    """The `print:` mapping (defaults filled in by the schema) as :class:`PrintOptions`."""
+    graticule = raw["graticule"]
+    step = None if isinstance(graticule, bool) else float(graticule)
+    return PrintOptions(
+        graticule=bool(graticule),
+        graticule_step=step if step else None,
+        scale_bar=raw["scale_bar"],
+        locator=raw["locator"],
+        crop_marks=raw["crop_marks"],
+        bleed_mm=float(raw["bleed_mm"]),
+        cjk_font=raw.get("cjk_font"),
+    )
+
+
+def build_project(data: dict[str, Any]) -> ProjectConfig:
+    sources: dict[str, SourceSpec] = {BUILTIN_SOURCE: builtin_source()}
+    for name, raw in data.get("sources", {}).items():
+        sources[name] = SourceSpec(name=name, **raw)
+    public_url = data["public_url"].rstrip("/")
+    maps = []
+    for raw in data["maps"]:
+        license_name, license_url = LICENSES.get(raw["license"], (raw["license"], ""))
+        extent = raw["extent"]
+        maps.append(
+            MapSpec(
+                id=raw["id"],
+                title=raw["title"].strip(),
+                caption=" ".join(raw["caption"].split()),
+                author=raw["author"],
+                license=raw["license"],
+                license_name=license_name,
+                license_url=raw.get("license_url", license_url),
+                date=str(raw["date"]) if raw.get("date") is not None else None,
+                highlight=tuple(
+                    HighlightGroup(
+                        label=group["label"],
+                        color=normalize_color(group["color"]),
+                        countries=tuple(group["countries"]),
+                    )
+                    for group in raw["highlight"]
+                ),
+                source=sources[raw["source"]],
+                base_color=normalize_color(raw["base_color"]),
+                border_color=normalize_color(raw["border_color"]),
+                ocean_color=normalize_color(raw["ocean_color"]),
+                extent=tuple(float(v) for v in extent) if isinstance(extent, list) else extent,  # type: ignore[arg-type]
+                projection=normalize_projection(raw["projection"]),
+                min_zoom=raw["zoom"]["min"],
+                max_zoom=raw["zoom"]["max"],
+                labels=raw["labels"],
+                page=PageSpec(**raw["page"]),
+                public_url=public_url,
+                glyphs=data.get("glyphs"),
+                label_font=data["label_font"],
+                print_options=_print_options(raw["print"]),
+                shards=None if raw["shards"] == "auto" else int(raw["shards"]),
+            )
+        )
+    return ProjectConfig(
+        output_dir=data["output_dir"], public_url=public_url, sources=sources, maps=tuple(maps)
+    )

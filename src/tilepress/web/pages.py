@@ -1,0 +1,289 @@
+"""The server's HTML: the catalog page, the viewer page and attribution cleaning.
+
+Every value from the data is escaped (or reduced to safe markup by `clean_attribution`)
+before it reaches a page; templates are filled in one pass.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.resources
+import json
+import re
+from collections.abc import Mapping, Sequence
+from html.parser import HTMLParser
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+__all__ = [
+    "CatalogCard",
+    "catalog_html",
+    "clean_attribution",
+    "color_or",
+    "credit_html",
+    "plain_text",
+    "text_or_empty",
+    "viewer_html",
+    "web_url",
+]
+
+_COLOR: Final = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+_PLACEHOLDER: Final = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+_FALLBACK_COLOR: Final = "#c8c8c8"
+
+CatalogCard = tuple[str, Mapping[str, Any], Mapping[str, str]]
+"""One map in the catalog: its id, its catalog entry and its links relative to its folder."""
+
+
+def color_or(value: Any, default: str) -> str:
+    """A CSS hex colour from the data, or ``default`` when it is anything else."""
+    return value if isinstance(value, str) and _COLOR.fullmatch(value) else default
+
+
+def web_url(value: Any) -> str | None:
+    """``value`` when it is an absolute http(s) or mailto URL, else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        scheme = urlsplit(value.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return value.strip() if scheme in ("http", "https", "mailto") else None
+
+
+def text_or_empty(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+class _AttributionCleaner(HTMLParser):
+    """Keeps the harmless part of an attribution's HTML: text, links and simple emphasis."""
+
+    _KEEP: Final = frozenset({"a", "b", "strong", "i", "em", "span", "small", "sup", "sub"})
+    _DROP: Final = frozenset(
+        {"script", "style", "template", "iframe", "object", "embed", "noscript", "textarea",
+         "title", "svg", "math", "select", "xmp", "noembed", "noframes"}
+    )  # fmt: skip
+    _TARGETS: Final = frozenset({"_blank", "_self", "_parent", "_top"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.open: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._DROP:
+            self.skipping += 1
+            return
+        if self.skipping:
+            return
+        if tag == "br":
+            self.parts.append("<br>")
+            return
+        if tag not in self._KEEP:
+            return
+        kept = ""
+        if tag == "a":
+            for name, value in attrs:
+                if value is None:
+                    continue
+                if name == "href":
+                    url = web_url(value)
+                    if url is not None:
+                        kept += f' href="{html.escape(url)}"'
+                elif name in ("title", "rel") or (name == "target" and value in self._TARGETS):
+                    kept += f' {name}="{html.escape(value)}"'
+        self.parts.append(f"<{tag}{kept}>")
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._DROP:
+            self.skipping = max(0, self.skipping - 1)
+            return
+        if self.skipping or tag not in self.open:
+            return
+        while self.open:
+            closed = self.open.pop()
+            self.parts.append(f"</{closed}>")
+            if closed == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(html.escape(data, quote=False))
+
+    def cleaned(self) -> str:
+        self.close()
+        self.parts.extend(f"</{tag}>" for tag in reversed(self.open))
+        self.open.clear()
+        return "".join(self.parts)
+
+
+def clean_attribution(markup: str) -> str:
+    """Reduce attribution HTML to text, http(s) links and simple emphasis.
+
+    A TileJSON attribution is HTML that MapLibre inserts into the page as is, so scripts,
+    event handlers and ``javascript:`` links are removed before it is served.
+    """
+    cleaner = _AttributionCleaner()
+    cleaner.feed(markup)
+    return cleaner.cleaned()
+
+
+def plain_text(markup: str) -> str:
+    """The text of an HTML fragment, without any tag."""
+    return re.sub(r"<[^>]*>", "", markup)
+
+
+def template(name: str) -> str:
+    """A page template shipped in ``tilepress/web/templates``."""
+    return (importlib.resources.files("tilepress.web") / "templates" / name).read_text(
+        encoding="utf-8"
+    )
+
+
+def render(page: str, values: Mapping[str, str]) -> str:
+    """Fill ``{{ name }}`` placeholders in one pass with already-escaped fragments."""
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], page)
+
+
+def script_json(value: Any) -> str:
+    """JSON for a ``<script type="application/json">`` block: cannot close the element."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char, escape in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
+        text = text.replace(char, escape)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _e(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+def legend_html(legend: Any) -> str:
+    items = []
+    for entry in legend if isinstance(legend, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        label = text_or_empty(entry.get("label"))
+        color = color_or(entry.get("color"), _FALLBACK_COLOR)
+        items.append(
+            f'<li><span class="swatch" style="background:{_e(color)}"></span>'
+            f"<span>{_e(label)}</span></li>"
+        )
+    return "".join(items)
+
+
+def credit_html(extra: Mapping[str, Any]) -> str:
+    parts = []
+    author = text_or_empty(extra.get("author"))
+    if author:
+        parts.append(f"Map by {_e(author)}")
+    license_ = extra.get("license")
+    if isinstance(license_, dict):
+        name = text_or_empty(license_.get("name")) or text_or_empty(license_.get("id"))
+        url = web_url(license_.get("url"))
+        if name and url:
+            parts.append(f'<a href="{_e(url)}" rel="license">{_e(name)}</a>')
+        elif name:
+            parts.append(_e(name))
+    return " · ".join(parts)
+
+
+_LINK_LABELS: Final = (
+    ("pdf", "PDF"),
+    ("png", "PNG"),
+    ("tilejson", "TileJSON"),
+    ("style", "Style"),
+    ("mbtiles", "MBTiles"),
+    ("pmtiles", "PMTiles"),
+)
+
+
+def links_html(links: Mapping[str, str]) -> str:
+    return " ".join(
+        f'<a href="{_e(links[key])}">{label}</a>' for key, label in _LINK_LABELS if key in links
+    )
+
+
+def viewer_html(
+    page: str,
+    entry: Mapping[str, Any],
+    extra: Mapping[str, Any],
+    links: Mapping[str, str],
+    static_version: str,
+) -> str:
+    """The viewer page; ``links`` are relative to it."""
+    title: str = entry["title"]
+    caption: str = entry["caption"]
+    data = {
+        "id": entry["id"],
+        "title": title,
+        "caption": caption,
+        "author": entry["author"],
+        "license": entry["license"],
+        "style": "style.json",
+        "center": entry["center"],
+        "bounds": entry["bounds"],
+        "minzoom": entry["minzoom"],
+        "maxzoom": entry["maxzoom"],
+        "legend": entry["legend"],
+        "attribution": entry["attribution"],
+        "links": dict(links),
+    }
+    pdf = links.get("pdf")
+    png = links.get("png")
+    source_html = ""
+    if "pmtiles" in links:
+        source_html = (
+            'Tiles from <a href="./" data-source="server">the tile server</a> or '
+            '<a href="./?source=pmtiles" data-source="pmtiles">the PMTiles archive</a>'
+        )
+    return render(
+        page,
+        {
+            "title": _e(title),
+            "caption_html": f'<p class="caption">{_e(caption)}</p>' if caption else "",
+            "legend_html": legend_html(entry["legend"]),
+            "credit_html": credit_html(extra),
+            "pdf_html": f'<a class="button" href="{_e(pdf)}">Download the PDF</a>' if pdf else "",
+            "links_html": links_html(links),
+            "source_html": source_html,
+            "png_html": f'<img src="{_e(png)}" alt="{_e(title)}">' if png else "",
+            "attribution_text": _e(plain_text(entry["attribution"])),
+            "ocean_color": color_or(extra.get("ocean_color"), "#dfe9f3"),
+            "static_version": _e(static_version),
+            "data_json": script_json(data),
+        },
+    )
+
+
+def catalog_html(maps: Sequence[CatalogCard]) -> str:
+    """The catalog page: one card per map, with relative links."""
+    cards = []
+    for map_id, entry, relative_links in maps:
+        links = {key: f"{map_id}/{path}" for key, path in relative_links.items() if key != "viewer"}
+        thumb = (
+            f'<a class="thumb" href="{_e(map_id)}/" tabindex="-1">'
+            f'<img src="{_e(links["png"])}" alt="" loading="lazy"></a>'
+            if "png" in links
+            else ""
+        )
+        caption = f'<p class="caption">{_e(entry["caption"])}</p>' if entry["caption"] else ""
+        credit = credit_html({"author": entry["author"], "license": entry["license"] or {}})
+        cards.append(
+            '<article class="card">'
+            f"{thumb}"
+            f'<div class="body"><h2><a href="{_e(map_id)}/">{_e(entry["title"])}</a></h2>'
+            f"{caption}"
+            + (f'<p class="credit">{credit}</p>' if credit else "")
+            + f'<p class="links"><a href="{_e(map_id)}/">Viewer</a> {links_html(links)}</p>'
+            "</div></article>"
+        )
+    count = len(maps)
+    return render(
+        template("catalog.html"),
+        {
+            "count": f"{count} map{'s' if count != 1 else ''}",
+            "cards_html": "".join(cards),
+        },
+    )

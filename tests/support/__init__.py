@@ -1,0 +1,1 @@
+"""Helpers the tests share: commands, servers and external tools, MVT decoding, oracles."""
