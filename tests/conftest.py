@@ -79,3 +79,21 @@ def http_server(tmp_path: Path) -> Iterator[Server]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+WORKFLOW_FIXTURES = frozenset({"reference_build", "reference_dist"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that builds with the workflow is marked ``e2e`` (``pytest -m "not e2e"`` runs
+    the rest in seconds): one that uses the workflow's fixtures without the mark is an error."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if WORKFLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("e2e") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests that build the workflow must be marked e2e: " + ", ".join(unmarked)
+        )

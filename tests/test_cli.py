@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -56,15 +57,39 @@ def test_version(runner: CliRunner) -> None:
     assert tilepress.__version__ == version("tilepress") == "0.1.0"
 
 
-def test_help_lists_the_commands(runner: CliRunner) -> None:
+def listed_commands(help_text: str) -> dict[str, str]:
+    """The ``Commands:`` section of a click help text: each command with its summary."""
+    section = help_text.split("\nCommands:\n", 1)[1]
+    listed = {}
+    for line in section.splitlines():
+        name, _, summary = line.strip().partition(" ")
+        if name:
+            listed[name] = summary.strip()
+    return listed
+
+
+def test_help_lists_every_command_with_a_summary(runner: CliRunner) -> None:
     result = runner.invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("check-config", "run", "serve", "step"):
-        assert command in result.output
+    listed = listed_commands(result.output)
+    assert set(listed) == {"check-config", "run", "serve", "step"}
+    assert all(listed.values()), listed  # each with its summary
     steps = runner.invoke(main, ["step", "--help"])
     assert steps.exit_code == 0
-    for command in ("tiles", "style", "print", "preview", "fetch", "verify"):
-        assert command in steps.output
+    step_commands = {
+        "fetch", "generalize", "merge-tiles", "preview", "print", "style", "tile-part",
+        "tiles", "verify",
+    }  # fmt: skip
+    assert set(listed_commands(steps.output)) == step_commands
+    # Every step the rules call exists and takes the options they pass.
+    rules = "".join(path.read_text() for path in (REPO / "workflow" / "rules").glob("*.smk"))
+    called = re.findall(r"tilepress step ([a-z-]+)(.*?)2> \{log", rules, flags=re.S)
+    assert {command for command, _ in called} == step_commands - {"tiles", "verify"}
+    for command, arguments in called:
+        usage = runner.invoke(main, ["step", command, "--help"])
+        assert usage.exit_code == 0, command
+        for option in re.findall(r"--[a-z0-9-]+", arguments):
+            assert f"{option} " in usage.output, (command, option)
 
 
 def test_check_config_of_the_reference(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import textwrap
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+import yaml
 
 from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID
 from tilepress.config.checks import normalize_color, normalize_projection
@@ -22,6 +24,7 @@ from tilepress.config.model import (
     SourceSpec,
     map_from_dict,
 )
+from tilepress.config.paths import schema_path
 from tilepress.errors import ConfigError
 from tilepress.project import config_from_mapping, config_problems, load_config
 
@@ -71,46 +74,50 @@ def reference_config() -> ProjectConfig:
     return load_config(REFERENCE)
 
 
-def test_reference_config_loads(reference_config: ProjectConfig) -> None:
+def test_reference_config_loads_as_written(reference_config: ProjectConfig) -> None:
+    """Every value of the reference file arrives in the spec, normalised as documented; the
+    file is read here independently (PyYAML), so editing it does not break this test."""
+    raw = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
     config = reference_config
-    assert config.output_dir == "dist"
-    assert config.public_url == "http://127.0.0.1:8000"
-    assert config.map_ids == [REFERENCE_ID]
-    spec = config.map(REFERENCE_ID)
-    assert spec.title == "North Korean troops in Russia's war against Ukraine"
-    assert [(g.label, g.color, g.countries) for g in spec.highlight] == [
-        ("Ukraine", "#1f5fbf", ("UKR",)),
-        ("Russia", "#d62828", ("RUS",)),
-        ("North Korea", "#f28e1c", ("North Korea",)),
-    ]
-    # the folded caption becomes one line with single spaces
-    assert spec.caption.startswith("Since autumn 2024 North Korea has sent soldiers")
-    assert "\n" not in spec.caption
-    assert "  " not in spec.caption
-    assert spec.caption.endswith("internationally recognised borders.")
-    assert spec.author == "tilepress contributors"
-    assert spec.date == "2026-11-27"
-    assert (spec.license, spec.license_name, spec.license_url) == (
-        "CC-BY-SA-4.0",
-        "CC BY-SA 4.0",
-        "https://creativecommons.org/licenses/by-sa/4.0/",
+    assert (config.output_dir, config.public_url) == (raw["output_dir"], raw["public_url"])
+    assert config.map_ids == [item["id"] for item in raw["maps"]] and REFERENCE_ID in config.map_ids
+    for item in raw["maps"]:
+        spec = config.map(item["id"])
+        assert spec.title == item["title"].strip()
+        assert [(g.label, g.color, g.countries) for g in spec.highlight] == [
+            (g["label"], normalize_color(g["color"]), tuple(g["countries"]))
+            for g in item["highlight"]
+        ]
+        # a folded caption becomes one line with single spaces
+        assert spec.caption == " ".join(item["caption"].split()) and "\n" not in spec.caption
+        assert (spec.author, spec.date, spec.license) == (
+            item["author"],
+            item["date"],
+            item["license"],
+        )
+        assert (spec.license_name, spec.license_url) == LICENSES[item["license"]]
+        for key in ("base_color", "border_color", "ocean_color"):
+            assert getattr(spec, key) == normalize_color(item[key])
+        assert (spec.extent, spec.projection, spec.labels) == (
+            item["extent"],
+            item["projection"],
+            item["labels"],
+        )
+        assert (spec.min_zoom, spec.max_zoom) == (item["zoom"]["min"], item["zoom"]["max"])
+        assert (spec.page.size, spec.page.orientation) == (
+            item["page"]["size"],
+            item["page"]["orientation"],
+        )
+        assert spec.source.name == item.get("source", BUILTIN_SOURCE)
+    # the embedded source, checked by its SHA-256
+    builtin = config.sources[BUILTIN_SOURCE]
+    assert builtin.sha256 == BUILTIN_SOURCE_SHA256
+    assert (
+        builtin.path is not None and Path(builtin.path).name == "ne_10m_admin_0_countries_deu.zip"
     )
-    assert (spec.base_color, spec.border_color, spec.ocean_color) == (
-        "#e6e3dc",
-        "#ffffff",
-        "#cfe1f2",
-    )
-    assert spec.extent == "world"
-    assert spec.projection == "auto"
-    assert (spec.min_zoom, spec.max_zoom) == (0, 6)
-    assert spec.labels == "highlighted"
-    assert (spec.page.size, spec.page.orientation) == ("A4", "landscape")
-    assert spec.source.name == BUILTIN_SOURCE
-    assert spec.source.sha256 == BUILTIN_SOURCE_SHA256
-    assert spec.source.path is not None
-    assert Path(spec.source.path).is_file()
-    assert Path(spec.source.path).name == "ne_10m_admin_0_countries_deu.zip"
-    assert set(config.sources) == {BUILTIN_SOURCE}
+    assert hashlib.sha256(Path(builtin.path).read_bytes()).hexdigest() == BUILTIN_SOURCE_SHA256
+    # the licence the brief asks for, with its URL (TASL attribution)
+    assert config.map(REFERENCE_ID).license_url == "https://creativecommons.org/licenses/by-sa/4.0/"
 
 
 def test_unknown_map_id_names_the_known_ones(reference_config: ProjectConfig) -> None:
@@ -121,7 +128,9 @@ def test_unknown_map_id_names_the_known_ones(reference_config: ProjectConfig) ->
     assert REFERENCE_ID in str(caught.value)
 
 
-def test_defaults_are_filled_in(tmp_path: Path) -> None:
+def test_defaults_are_the_schemas(tmp_path: Path) -> None:
+    """A map that gives only its id, title and highlight gets each default the schema
+    documents (the one place they are written), normalised like a value given."""
     path = write(
         tmp_path,
         """
@@ -134,33 +143,32 @@ def test_defaults_are_filled_in(tmp_path: Path) -> None:
                 countries: [UKR]
     """,
     )
+    schema = yaml.safe_load(schema_path().read_text(encoding="utf-8"))
+    top = schema["properties"]
+    keys = schema["properties"]["maps"]["items"]["properties"]
     config = load_config(path)
-    assert config.output_dir == "dist"
-    assert config.public_url == "http://127.0.0.1:8000"
+    assert (config.output_dir, config.public_url) == (
+        top["output_dir"]["default"],
+        top["public_url"]["default"],
+    )
     spec = config.maps[0]
     assert spec.title == "Minimal map"
-    assert (spec.min_zoom, spec.max_zoom) == (0, 6)
-    assert (spec.page.size, spec.page.orientation) == ("A4", "landscape")
-    assert spec.license == "CC-BY-SA-4.0"
-    assert spec.license_name == "CC BY-SA 4.0"
-    assert spec.license_url == "https://creativecommons.org/licenses/by-sa/4.0/"
-    assert spec.source.name == "natural-earth"
-    assert spec.source.sha256 == BUILTIN_SOURCE_SHA256
-    assert spec.source.code_field == "ADM0_A3"
-    assert spec.source.name_field == "NAME_EN"
-    assert (spec.base_color, spec.border_color, spec.ocean_color) == (
-        "#e4e1da",
-        "#ffffff",
-        "#d4e4f1",
-    )
     assert spec.highlight[0].color == "#ff0000"
-    assert spec.extent == "auto"
-    assert spec.projection == "auto"
-    assert spec.labels == "highlighted"
-    assert spec.author == "tilepress"
-    assert spec.caption == ""
-    assert spec.date is None
-    assert spec.public_url == "http://127.0.0.1:8000"
+    for key in ("caption", "author", "license", "extent", "projection", "labels"):
+        assert getattr(spec, key) == keys[key]["default"], key
+    for key in ("base_color", "border_color", "ocean_color"):
+        assert getattr(spec, key) == normalize_color(keys[key]["default"]), key
+    zoom, page = keys["zoom"]["default"], keys["page"]["default"]
+    assert (spec.min_zoom, spec.max_zoom) == (zoom["min"], zoom["max"])
+    assert (spec.page.size, spec.page.orientation) == (page["size"], page["orientation"])
+    assert (spec.license_name, spec.license_url) == LICENSES[keys["license"]["default"]]
+    assert spec.source.name == keys["source"]["default"] == BUILTIN_SOURCE
+    assert spec.source.sha256 == BUILTIN_SOURCE_SHA256
+    source_keys = top["sources"]["additionalProperties"]["properties"]
+    assert spec.source.code_field == source_keys["code_field"]["default"]
+    assert spec.source.name_field == source_keys["name_field"]["default"]
+    assert spec.date is None  # no default: a map without one prints none
+    assert spec.public_url == config.public_url
 
 
 def test_partial_objects_get_the_missing_defaults(tmp_path: Path) -> None:

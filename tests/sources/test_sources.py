@@ -182,14 +182,21 @@ def test_russia_parts_touch_exactly_plus_minus_180(natural_earth: CountryTable) 
 # Checksums
 
 
-def test_verify_checksum(tmp_path: Path) -> None:
-    path = tmp_path / "file.bin"
-    path.write_bytes(b"tilepress\n")
-    digest = hashlib.sha256(b"tilepress\n").hexdigest()
-    assert sha256_file(path) == digest
-    verify_checksum(path, digest, source="s")
-    verify_checksum(path, digest.upper(), source="s")
-    verify_checksum(path, None, source="s")  # nothing expected: not checked
+def test_verify_checksum_accepts_the_right_file_and_only_it(tmp_path: Path) -> None:
+    # The embedded Natural Earth zip (4.9 MB, five blocks of the reader) and its published
+    # SHA-256 (REFERENCE.md, section 0).
+    assert sha256_file(NATURAL_EARTH_ZIP) == BUILTIN_SOURCE_SHA256
+    assert verify_checksum(NATURAL_EARTH_ZIP, BUILTIN_SOURCE_SHA256, source="s") is None
+    assert verify_checksum(NATURAL_EARTH_ZIP, BUILTIN_SOURCE_SHA256.upper(), source="s") is None
+    # One changed byte anywhere fails the same check.
+    copy = tmp_path / "copy.zip"
+    data = bytearray(NATURAL_EARTH_ZIP.read_bytes())
+    data[len(data) // 2] ^= 1
+    copy.write_bytes(bytes(data))
+    with pytest.raises(ChecksumError):
+        verify_checksum(copy, BUILTIN_SOURCE_SHA256, source="s")
+    # Nothing expected: not checked, not even whether the file exists.
+    assert verify_checksum(tmp_path / "not-there.zip", None, source="s") is None
 
 
 def test_checksum_mismatch_names_both_hashes(tmp_path: Path) -> None:

@@ -31,6 +31,8 @@ TOOLS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "chromium": ("TILEPRESS_CHROMIUM", ("/usr/bin/chromium",), "apt-get install chromium"),
     "nginx": ("TILEPRESS_NGINX", ("/usr/sbin/nginx",), "apt-get install nginx"),
     "wrk": ("TILEPRESS_WRK", ("/usr/bin/wrk",), "apt-get install wrk"),
+    "ogrinfo": ("TILEPRESS_OGRINFO", ("/usr/bin/ogrinfo",), "apt-get install gdal-bin"),
+    "node": ("TILEPRESS_NODE", ("/usr/bin/node",), "apt-get install nodejs"),
     "gl-style-validate": (
         "TILEPRESS_GL_STYLE_VALIDATE",
         (str(NODE_BIN / "gl-style-validate"),),

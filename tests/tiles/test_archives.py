@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -13,6 +12,7 @@ from pmtiles.reader import MmapSource, Reader
 
 from tests.conftest import REFERENCE_ID
 from tests.support.oracles import write_mbtiles, write_pmtiles
+from tests.support.servers import require_tool
 from tilepress.files import atomic_path
 from tilepress.tiles.archives import TileFolder
 from tilepress.tiles.schema import TilesetMetadata
@@ -83,21 +83,21 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL (gdal-bin) not installed")
 def test_gdal_reads_the_mbtiles(reference_dist: Path) -> None:
+    ogrinfo = require_tool("ogrinfo")  # QGIS reads MBTiles through GDAL's driver
     mbtiles = str(reference_dist / f"{REFERENCE_ID}.mbtiles")
     summary = subprocess.run(
-        ["ogrinfo", "-ro", "-so", mbtiles], capture_output=True, text=True, check=True
+        [ogrinfo, "-ro", "-so", mbtiles], capture_output=True, text=True, check=True
     ).stdout
     assert "using driver `MBTiles' successful" in summary
     for layer in ("1: countries", "2: boundaries", "3: labels"):
         assert layer in summary
     fields = subprocess.run(
-        ["ogrinfo", "-ro", "-so", mbtiles, "countries"], capture_output=True, text=True, check=True
+        [ogrinfo, "-ro", "-so", mbtiles, "countries"], capture_output=True, text=True, check=True
     ).stdout
     assert "adm0_a3: String" in fields and "color: String" in fields
     korea = subprocess.run(
-        ["ogrinfo", "-ro", "-q", mbtiles, "countries", "-where", "adm0_a3='PRK'"],
+        [ogrinfo, "-ro", "-q", mbtiles, "countries", "-where", "adm0_a3='PRK'"],
         capture_output=True,
         text=True,
         check=True,

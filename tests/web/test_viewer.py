@@ -23,6 +23,8 @@ from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID
 from tests.support.servers import require_module, require_tool, running_tilepress
 from tilepress.project import load_config
 
+pytestmark = pytest.mark.e2e  # every test here views the reference build
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

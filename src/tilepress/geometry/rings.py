@@ -1,4 +1,6 @@
-"""TODO"""
+"""Polygons as ring arrays (:class:`Rings`): every vertex of many geometries in one array,
+with the ring, polygon and geometry each belongs to, densified, thinned and rebuilt with
+numpy; the representation the shared-border generalization works on."""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""TODO"""
+"""Shared-border generalization, used by the tiles and the print map alike: points identified
+across rings, the junctions where three countries meet, Visvalingam thinning that drops the
+same vertices on both sides of every shared border, and the shared edges themselves.
+
+Neighbours thinned together keep one common border at every scale without rebuilding a
+topology per zoom (what ``shapely.coverage_simplify`` does, at 1.2-1.5 s a call).
+"""
 
 from __future__ import annotations
 

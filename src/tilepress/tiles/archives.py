@@ -1,4 +1,5 @@
-"""TODO"""
+"""Writing tilesets: a z/x/y folder (identical tiles as hard links), MBTiles 1.3 and
+PMTiles v3 from a stream of tiles, each atomically and byte-identical for the same tiles."""
 
 from __future__ import annotations
 

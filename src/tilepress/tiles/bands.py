@@ -1,4 +1,6 @@
-"""TODO"""
+"""Planning a local build's jobs: how much work a zoom is (by its vertices and tiles), which
+zooms are split into bands of tile rows, and where the bands end so each holds an equal
+share of the work."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""TODO"""
+"""Cutting one zoom's grid coverage into buffered tiles: quadrant by quadrant, half a unit off
+the grid lines, with copies across the antimeridian, recut where rounding pinches a ring,
+wound for MVT, and one-pixel traces for countries too small for the tile."""
 
 from __future__ import annotations
 
@@ -112,6 +114,10 @@ def cut_to_tiles(geometries: Geometries, zoom: int, tile_rows: range) -> TilePie
         )
         cuts = (edge[wanted][over] for edge in (left, top, right, bottom))
         pieces = pieces.copy()
+        # shapely.lib.clip_by_rect is shapely's private ufunc: unlike the public
+        # shapely.clip_by_rect, which takes one rectangle, it broadcasts a rectangle per
+        # geometry, so every piece of a level is clipped to its own quadrant in one call.
+        # pyproject.toml bounds shapely below 2.3, the next release this was not checked with.
         pieces[over] = shapely.lib.clip_by_rect(pieces[over], *cuts)
         kept = ~shapely.is_empty(pieces)
         if not kept.all():
@@ -187,7 +193,7 @@ def _recut(parents: Geometries, tx: IntArray, ty: IntArray, buffer: int) -> Geom
     pad = _cut_pad(buffer)
     left, top = tx * float(EXTENT) - pad, ty * float(EXTENT) - pad
     right, bottom = left + EXTENT + 2 * pad, top + EXTENT + 2 * pad
-    again = shapely.lib.clip_by_rect(parents, left, top, right, bottom)
+    again = shapely.lib.clip_by_rect(parents, left, top, right, bottom)  # see cut_to_tiles
     return _in_tile_units(again, tx, ty)
 
 

@@ -1,4 +1,9 @@
-"""TODO"""
+"""The tile grid: Web Mercator metres to tile units (1/4096 of a tile, from the world's
+north-west corner, y down) and :class:`ZoomLevel`, one zoom's countries and borders on it.
+
+Each zoom level is worked out once for the whole world on that zoom's grid, so neighbours
+round to the same points before any tile is cut.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,12 @@
-"""TODO"""
+"""Mapbox Vector Tile 2.1 tiles: layers, features, keys and values written field by field as
+protobuf (the strings' bytes cached, as they repeat from tile to tile), gzip compression,
+and decoding for checks.
+
+For valid input the output is byte for byte what ``mapbox_vector_tile.encode`` gives with
+``y_coord_down=True, quantize_bounds=None, check_winding_order=False`` (the tests compare
+them), except that equal int and float values (1 and 1.0) stay two values and integers
+beyond int64 go to ``uint_value``.
+"""
 
 from __future__ import annotations
 

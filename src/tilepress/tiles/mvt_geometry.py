@@ -1,4 +1,9 @@
-"""TODO"""
+"""MVT 2.1 geometry command streams, built with numpy over all coordinates of many tiles at
+once down to their packed varint bytes; Python only loops over rings and features.
+
+Geometries arrive in tile coordinates (y down), snapped, valid and wound as MVT wants; the
+encoder drops repeated and closing points and parts with nothing left to draw.
+"""
 
 from __future__ import annotations
 

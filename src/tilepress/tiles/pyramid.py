@@ -1,4 +1,9 @@
-"""TODO"""
+"""A source's generalized pyramid: the countries thinned zoom after zoom (each from the one
+below it), snapped to each zoom's grid with their land borders, and stored (WKB and arrays
+in a zip with fixed dates, so the same source gives the same bytes).
+
+It depends only on the source and the zoom range: every map with the same ones shares it.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""TODO"""
+"""Rounding a zoom's thinned countries to its integer grid, all together, and keeping them
+valid: folds dropped from every ring that uses them, specks set aside, what is left repaired
+on the grid, parts of one country that came to overlap merged."""
 
 from __future__ import annotations
 
