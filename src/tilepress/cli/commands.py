@@ -13,10 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from tilepress import __version__
-from tilepress.config.document import read_config_file
-from tilepress.config.paths import project_root
 from tilepress.errors import TilepressError
-from tilepress.project import load_config, parse_config
 
 log = logging.getLogger("tilepress")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,6 +72,9 @@ def run(
     Extra arguments after `--` go to Snakemake unchanged (e.g. `-- --executor slurm`).
     """
     import subprocess  # here, not at the top: the workflow's steps never start a process
+
+    from tilepress.config.paths import project_root
+    from tilepress.project import load_config  # with the config checks: only where used
 
     load_config(configfile)  # fail fast, with every problem listed
     command = [
@@ -171,6 +171,9 @@ def serve(
 @report_errors
 def check_config(configfile: Path, no_sources: bool) -> None:
     """Validate CONFIGFILE and name every problem (keys, values, countries)."""
+    from tilepress.config.document import read_config_file
+    from tilepress.project import parse_config
+
     config = parse_config(read_config_file(configfile), countries=not no_sources)
     for spec in config.maps:
         groups = ", ".join(f"{g.label} {g.color}" for g in spec.highlight)
