@@ -265,7 +265,7 @@ def _print_sheet(
 @report_errors
 def step_preview(pdf: Path, png: Path, dpi: int) -> None:
     """Render the PDF's first page to PNG."""
-    from tilepress.printing.sheet import render_preview
+    from tilepress.printing.preview import render_preview  # without reportlab: a quick start
 
     render_preview(pdf, png, dpi=dpi)
 

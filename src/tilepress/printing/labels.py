@@ -1,29 +1,25 @@
-"""Text and keys on the map: country labels (with halos, never colliding), dots on highlighted
-countries too small to see, the legend and the scale bar."""
+"""Country labels: the highlighted countries' names (and, for ``labels: all``, the others a
+web map would name at this scale) placed on or beside their country, with white halos, first
+come first served and never colliding with each other or with the keys already drawn."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import shapely
-from pyproj import Proj
-from pyproj.exceptions import ProjError
 
-from tilepress.config.model import MapSpec
 from tilepress.geometry.projection import PrintProjection, transformer
-from tilepress.printing.color import FRAME_GREY, INK, WHITE, Mode, pdf_color
+from tilepress.printing.color import INK, WHITE, Mode, pdf_color
+from tilepress.printing.drawing import Drawing, Marker, largest_part
 from tilepress.printing.fonts import Fonts
-from tilepress.printing.geometry import Box, MapGeometry, ProjectedFrame
-from tilepress.printing.layout import Placed, emptiest_corner, nice_length
-from tilepress.sources.highlights import Highlighting, highlighted_rows
+from tilepress.printing.frame import Box, ProjectedFrame
+from tilepress.printing.geometry import MapGeometry
+from tilepress.printing.layout import Placed
+from tilepress.sources.highlights import highlighted_rows
 from tilepress.sources.table import CountryTable
 
-BORDER_WIDTH = 0.3  # pt; never below MIN_LINE_WIDTH
-MIN_LINE_WIDTH = 0.25
-MARKER_RADIUS = 2.2  # pt on A4: dot on highlighted countries smaller than the dot
 WEB_MERCATOR_WORLD_M = 40_075_016.686
 
 
@@ -124,14 +120,6 @@ def _label_anchor(
     return frame.to_page(float(x), float(y))
 
 
-def largest_part(geometry: shapely.Geometry) -> shapely.Geometry:
-    parts = shapely.get_parts(geometry)
-    return parts[int(np.argmax(shapely.area(parts)))]
-
-
-Marker = tuple[float, float, float]  # x, y, radius of a dot on a tiny highlighted country
-
-
 @dataclass
 class _Labeller:
     """Places country names with halos, first come first served, never overlapping."""
@@ -203,34 +191,6 @@ class _Labeller:
         ]
 
 
-@dataclass
-class Drawing:
-    """Everything the map's keys and labels are drawn with."""
-
-    canvas: Any
-    spec: MapSpec
-    table: CountryTable
-    highlighting: Highlighting
-    proj: PrintProjection
-    frame: ProjectedFrame
-    geometry: MapGeometry
-    unit: float
-    mode: Mode
-    fonts: Fonts
-    placed: Placed = field(default_factory=Placed)
-    warnings: list[str] = field(default_factory=list)
-    markers: dict[int, Marker] = field(default_factory=dict)
-
-    @property
-    def highlighted(self) -> set[int]:
-        """Rows of the highlighted countries."""
-        return set(self.highlighting.group_of_row)
-
-    def color(self, color: str) -> Any:
-        """A colour in the sheet's colour space."""
-        return pdf_color(color, self.mode)
-
-
 def place_labels(drawing: Drawing) -> int:
     """Name the highlighted countries (and others for ``labels: all``) without collisions."""
     spec, table, unit = drawing.spec, drawing.table, drawing.unit
@@ -296,166 +256,3 @@ def place_labels(drawing: Drawing) -> int:
             if printable(row):
                 count += labeller.place(row, names[row], anchor(row), quiet, outside_ok=False)
     return count
-
-
-def tiny_highlighted(drawing: Drawing) -> list[int]:
-    """Highlighted rows drawn smaller than a marker dot (but inside the frame)."""
-    radius = MARKER_RADIUS * drawing.unit
-    page = drawing.geometry.page
-    return [
-        row
-        for row in sorted(drawing.highlighting.group_of_row)
-        if not shapely.is_empty(page[row]) and shapely.area(page[row]) < math.pi * radius**2
-    ]
-
-
-def draw_markers(drawing: Drawing) -> None:
-    """A dot in the group colour on each highlighted country too small to see on the page."""
-    radius = MARKER_RADIUS * drawing.unit
-    canvas = drawing.canvas
-    for row in tiny_highlighted(drawing):
-        group = drawing.highlighting.group_of_row[row]
-        point = shapely.point_on_surface(largest_part(drawing.geometry.page[row]))
-        drawing.markers[row] = (point.x, point.y, radius)
-        canvas.setFillColor(drawing.color(drawing.spec.highlight[group].color))
-        canvas.setStrokeColor(drawing.color(drawing.spec.border_color))
-        canvas.setLineWidth(max(BORDER_WIDTH, MIN_LINE_WIDTH))
-        canvas.circle(point.x, point.y, radius, stroke=1, fill=1)
-
-
-def legend_size(spec: MapSpec, fonts: Fonts, unit: float) -> tuple[float, float]:
-    """Width and height of the legend box."""
-    size, pad, swatch_w, swatch_h, row_h, gap = (v * unit for v in (8.5, 6, 14, 9, 13, 5))
-    text_w = max(fonts.width(g.label, fonts.regular, size) for g in spec.highlight)
-    return 2 * pad + swatch_w + gap + text_w, 2 * pad + len(spec.highlight) * row_h - (
-        row_h - swatch_h
-    )
-
-
-def draw_legend(drawing: Drawing, box: Box | None = None) -> Box:
-    """Swatch and label of each highlight group: in ``box`` if given (outside the map, no
-    border), else in a bordered box in the emptiest corner of the map."""
-    spec, fonts, canvas, unit = drawing.spec, drawing.fonts, drawing.canvas, drawing.unit
-    size, pad, swatch_w, swatch_h, row_h, gap = (v * unit for v in (8.5, 6, 14, 9, 13, 5))
-    w, h = legend_size(spec, fonts, unit)
-    outside = box is not None
-    if box is None:
-        corner = emptiest_corner(
-            drawing.frame.page, w, h, 8 * unit, drawing.geometry, drawing.highlighted,
-            drawing.placed,
-        )  # fmt: skip
-        if corner is None:  # every corner taken (insets) or the frame too small: overlap
-            drawing.warnings.append(
-                f"map {spec.id!r}: no free corner for the legend; it overlaps other keys"
-            )
-            corner = emptiest_corner(
-                drawing.frame.page, w, h, 0.0, drawing.geometry, drawing.highlighted, Placed()
-            )
-        box = corner or (
-            drawing.frame.page[0],
-            drawing.frame.page[1],
-            drawing.frame.page[0] + w,
-            drawing.frame.page[1] + h,
-        )
-    x0, y0, _x1, y1 = box
-    canvas.saveState()
-    if not outside:
-        canvas.setFillColor(drawing.color(WHITE))
-        canvas.setStrokeColor(drawing.color(FRAME_GREY))
-        canvas.setLineWidth(0.4)
-        canvas.rect(x0, y0, w, h, stroke=1, fill=1)
-    x_swatch = x0 + (0 if outside else pad)
-    for number, group in enumerate(spec.highlight):
-        top = y1 - (0 if outside else pad) - number * row_h
-        canvas.setFillColor(drawing.color(group.color))
-        canvas.rect(x_swatch, top - swatch_h, swatch_w, swatch_h, stroke=0, fill=1)
-        text = canvas.beginText()
-        text.setFillColor(drawing.color(INK))
-        text.setTextOrigin(x_swatch + swatch_w + gap, top - swatch_h / 2 - 0.36 * size)
-        fonts.draw(text, group.label, fonts.regular, size)
-        canvas.drawText(text)
-    canvas.restoreState()
-    drawing.placed.boxes.append(box)
-    return box
-
-
-def scale_at_centre(proj: PrintProjection, frame: ProjectedFrame) -> float | None:
-    """Ground metres per projected metre at the frame's centre, or None where no single
-    scale holds (world maps, or a projection stretching one direction by over 2 %)."""
-    if proj.is_world:
-        return None
-    x0, y0, x1, y1 = frame.projected
-    lon, lat = transformer(proj.crs, "EPSG:4326").transform((x0 + x1) / 2, (y0 + y1) / 2)
-    try:
-        factors = Proj(proj.crs).get_factors(lon, lat, errcheck=True)
-    except (ProjError, ValueError):
-        return None
-    h, k = float(factors.meridional_scale), float(factors.parallel_scale)
-    if not (math.isfinite(h) and math.isfinite(k)) or min(h, k) <= 0:
-        return None
-    if abs(h - k) / max(h, k) > 0.02:
-        return None
-    return 2.0 / (h + k)
-
-
-def draw_scale_bar(drawing: Drawing) -> int | None:
-    """A scale bar with its 1:N note in a free corner of a regional map; returns N."""
-    ground_per_projected = scale_at_centre(drawing.proj, drawing.frame)
-    if ground_per_projected is None or not drawing.spec.print_options.scale_bar:
-        return None
-    unit, fonts, canvas = drawing.unit, drawing.fonts, drawing.canvas
-    pt_per_ground_m = drawing.frame.scale / ground_per_projected
-    denominator = 72.0 / 0.0254 / pt_per_ground_m  # ground metres per paper metre
-    frame = drawing.frame.page
-    metres = nice_length(0.2 * (frame[2] - frame[0]) / pt_per_ground_m)
-    bar_w = metres * pt_per_ground_m
-    size, pad, bar_h = 6.5 * unit, 6 * unit, 3.2 * unit
-    rounded = _round_denominator(denominator)
-    note = f"Scale 1:{rounded:,} at the centre".replace(",", "\u2009")
-    km = metres / 1000.0
-    end_text = f"{km:g} km" if km >= 1 else f"{metres:g} m"
-    w = (
-        max(
-            bar_w + fonts.width(end_text, fonts.regular, size) / 2,
-            fonts.width(note, fonts.regular, size),
-        )
-        + 2 * pad
-    )
-    h = 2 * pad + bar_h + 2.3 * size
-    box = emptiest_corner(
-        frame, w, h, 8 * unit, drawing.geometry, drawing.highlighted, drawing.placed
-    )
-    if box is None:
-        drawing.warnings.append(f"map {drawing.spec.id!r}: no room for the scale bar; left out")
-        return None
-    x0, y0, _x1, _y1 = box
-    canvas.saveState()
-    canvas.setFillColor(drawing.color(WHITE))
-    canvas.setStrokeColor(drawing.color(FRAME_GREY))
-    canvas.setLineWidth(0.4)
-    canvas.rect(x0, y0, w, h, stroke=1, fill=1)
-    bar_y = y0 + pad + size * 1.1
-    canvas.setStrokeColor(drawing.color(INK))
-    canvas.setLineWidth(MIN_LINE_WIDTH * 2)
-    for part in range(2):  # two halves: ink, paper
-        canvas.setFillColor(drawing.color(INK if part == 0 else WHITE))
-        canvas.rect(x0 + pad + part * bar_w / 2, bar_y, bar_w / 2, bar_h, stroke=1, fill=1)
-    text = canvas.beginText()
-    text.setFillColor(drawing.color(INK))
-    for label, x in (("0", x0 + pad), (end_text, x0 + pad + bar_w)):
-        text.setTextOrigin(
-            x - fonts.width(label, fonts.regular, size) / 2, bar_y + bar_h + 0.45 * size
-        )
-        fonts.draw(text, label, fonts.regular, size)
-    text.setTextOrigin(x0 + pad, y0 + pad)
-    fonts.draw(text, note, fonts.regular, size)
-    canvas.drawText(text)
-    canvas.restoreState()
-    drawing.placed.boxes.append(box)
-    return rounded
-
-
-def _round_denominator(value: float) -> int:
-    """A scale denominator to two significant figures (1:23 000 000)."""
-    power = 10 ** max(0, math.floor(math.log10(value)) - 1)
-    return int(round(value / power) * power)

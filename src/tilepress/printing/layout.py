@@ -18,7 +18,8 @@ from tilepress.config.model import MapSpec
 from tilepress.errors import PrintError
 from tilepress.printing.color import CREDIT_GREY, INK, TEXT_GREY, Mode, pdf_color
 from tilepress.printing.fonts import Fonts
-from tilepress.printing.geometry import Box, MapGeometry
+from tilepress.printing.frame import Box
+from tilepress.printing.geometry import MapGeometry
 
 PAGE_SIZES: dict[str, tuple[float, float]] = {"A4": A4, "A3": A3, "Letter": LETTER}
 CREDIT_GAP = 8.0  # pt on A4 between the map (or legend below it) and the credit

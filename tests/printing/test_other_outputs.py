@@ -1,0 +1,91 @@
+"""The outputs besides the PDF: the SVG of the map, the PNG preview, and `tilepress step print`
+writing a PDF and an SVG."""
+
+from __future__ import annotations
+
+import gc
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.printing.helpers import KYIV, MID_ATLANTIC, Built, close, pdf_boxes
+from tilepress.config.model import MapSpec
+from tilepress.printing.sheet import build_print_sheet, render_preview
+from tilepress.sources.highlights import resolve_highlights
+from tilepress.sources.table import CountryTable
+
+
+def test_svg_is_the_same_map(spec: MapSpec, table: CountryTable, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    svg = tmp_path / "map.svg"
+    report = build_print_sheet(
+        spec, table, resolve_highlights(spec, table), tmp_path / "m.pdf", svg=svg
+    )
+    assert report.svg == svg
+    root = ET.parse(svg).getroot()  # noqa: S314 - our own file
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    width, height = (float(v) for v in root.attrib["viewBox"].split()[2:])
+    x0, y0, x1, y1 = report.frame
+    assert width == pytest.approx(x1 - x0, abs=0.2) and height == pytest.approx(y1 - y0, abs=0.2)
+    countries = root.findall("s:g[@id='countries']/s:path", ns)
+    by_code = {p.attrib["id"]: p for p in countries}
+    for group in spec.highlight:
+        code = {"Ukraine": "UKR", "Russia": "RUS", "North Korea": "PRK"}[group.label]
+        assert by_code[code].attrib["fill"] == group.color
+    assert by_code["FRA"].attrib["fill"] == spec.base_color
+    vertices = 0
+    for path in countries:
+        numbers = np.array(re.findall(r"[\d.]+", path.attrib["d"]), dtype=float).reshape(-1, 2)
+        assert (numbers >= 0).all() and (numbers[:, 0] <= width).all()
+        assert (numbers[:, 1] <= height).all()
+        vertices += len(numbers)
+    assert vertices == report.vertices  # the PDF's geometry, vertex for vertex
+    assert root.find("s:path[@id='borders']", ns) is not None
+    assert svg.stat().st_size < 1_500_000
+
+
+def test_preview_png(reference: Built, tmp_path: Path) -> None:
+    png = tmp_path / "preview.png"
+    render_preview(reference.pdf, png, dpi=110)
+    image = Image.open(png)
+    assert image.format == "PNG"
+    width, height = reference.report.page_size
+    assert abs(image.size[0] - width * 110 / 72) <= 1
+    assert abs(image.size[1] - height * 110 / 72) <= 1
+    rgb = image.convert("RGB")
+
+    def pixel(lon: float, lat: float) -> tuple[int, ...]:
+        x, y = reference.report.page_point(lon, lat)
+        return tuple(rgb.getpixel((int(x * 110 / 72), int((height - y) * 110 / 72))))
+
+    assert close(pixel(*KYIV), reference.spec.highlight[0].color)
+    assert close(pixel(*MID_ATLANTIC), reference.spec.ocean_color)
+    again = tmp_path / "again.png"
+    render_preview(reference.pdf, again, dpi=110)
+    assert again.read_bytes() == png.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.png", "preview.png"]
+
+
+def test_step_print_writes_pdf_and_svg(spec: MapSpec, tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from tilepress.cli.commands import main
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "step", "print", "--spec", json.dumps(spec.to_dict()), "--out",
+            str(tmp_path / "a.pdf"), "--svg", str(tmp_path / "a.svg"), "--mode", "cmyk",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled()  # the step switches the collector off only while it runs
+    assert (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF")
+    assert b"<svg" in (tmp_path / "a.svg").read_bytes()[:200]
+    assert "TrimBox" in pdf_boxes(tmp_path / "a.pdf")
