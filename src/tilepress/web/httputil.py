@@ -1,18 +1,35 @@
-"""HTTP helpers shared by the server's Starlette handlers and its fast tile path."""
+"""HTTP helpers shared by the server's Starlette handlers and its tile answers: entity tags,
+content negotiation, byte ranges and the headers every response carries."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+from typing import Final
 
 __all__ = [
+    "CORS_EXPOSE_HEADERS",
     "UnsatisfiableRangeError",
     "accepts_gzip",
     "accepts_gzip_bytes",
     "byte_range",
+    "common_headers",
     "etag",
     "etag_listed",
 ]
+
+CORS_EXPOSE_HEADERS: Final = ("ETag", "Content-Range", "Content-Length")
+"""Response headers a page from another origin may read (a PMTiles client reads them)."""
+
+
+def common_headers(*, cors_all: bool) -> dict[str, str]:
+    """The headers every response carries: ``nosniff``, and the CORS ones when every origin
+    may read the maps (for listed origins, Starlette's CORS middleware adds them)."""
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if cors_all:
+        headers["Access-Control-Allow-Origin"] = "*"
+        headers["Access-Control-Expose-Headers"] = ", ".join(CORS_EXPOSE_HEADERS)
+    return headers
 
 
 def etag(data: bytes) -> str:

@@ -10,14 +10,37 @@
   still being sent, or the socket's write buffer is full, or access logging is on) takes
   uvicorn's ordinary path into the ASGI application, which gives the same answers.
 
+The answers are `TileAnswers`' (`tilepress.web.tile_answer`), the same as the application's:
+this module only writes them, as uvicorn writes the application's (status line, uvicorn's
+default headers, the answer's headers, ``connection: close`` when the connection ends).
+
 Import this module only when httptools is installed (`tilepress.web.server` checks).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any, Final
 
+# uvicorn's private API. This subclass relies on internals of uvicorn's HttpToolsProtocol that
+# are not public and change between 0.x minor releases:
+# - the httptools parser callbacks it overrides (on_message_begin, on_url, on_header,
+#   on_headers_complete, on_body, on_message_complete), data_received, connection_made and
+#   send_400_response (what uvicorn calls on a parser error);
+# - per-connection state: self.parser, self.url, self.headers, self.cycle (and
+#   cycle.response_complete), self.pipeline, self.flow.write_paused, self.transport,
+#   self.loop, self.app, self.access_log, self.server_state.default_headers;
+# - on_response_complete (counts the request, starts the next pipelined one or arms the
+#   keep-alive timer) and _unset_keepalive_if_required.
+# It also writes its answers as uvicorn writes the application's, so the two must agree byte
+# for byte. pyproject.toml therefore bounds uvicorn to the versions checked with tests/web
+# (test_fastpath.py drives this protocol with a transport, and fails when it stops answering
+# tiles itself or writes other bytes than uvicorn's own path): >=0.53, as uvicorn before 0.53
+# sent no ``connection: close`` on an HTTP/1.0 answer (seen in 0.30.0, 0.42.0, 0.49.0 and
+# 0.52.4; 0.53.0 and 0.55.0 pass); <0.56, the minor after the one checked last. Raise it only
+# after running tests/web against the new uvicorn.
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from tilepress.web.fastpath import TileFastPath
@@ -29,7 +52,22 @@ _REASONS: Final = {414: b"URI Too Long", 431: b"Request Header Fields Too Large"
 LINGER_SECONDS: Final = 2.0
 """How long a refused connection keeps reading (and dropping) what the client still sends, so
 that closing it does not reset the connection before the client has read the refusal."""
-_STATUS_LINES: Final = {200: b"HTTP/1.1 200 OK\r\n", 304: b"HTTP/1.1 304 Not Modified\r\n"}
+_STATUS_LINES: Final = {
+    status: b"HTTP/1.1 %d %s\r\n" % (status, HTTPStatus(status).phrase.encode())
+    for status in (200, 204, 304)
+}
+_CLOSE: Final = (b"connection", b"close")
+
+
+def _response_bytes(
+    status_line: bytes, headers: Iterable[tuple[bytes, bytes]], body: bytes
+) -> bytes:
+    """An HTTP/1.1 response as written on the socket."""
+    parts = [status_line]
+    for name, value in headers:
+        parts += (name, b": ", value, b"\r\n")
+    parts += (b"\r\n", body)
+    return b"".join(parts)
 
 
 def find_fast_path(app: Any) -> TileFastPath | None:
@@ -111,7 +149,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         if self._answered:
-            if not self.parser.should_keep_alive() or self.parser.get_http_version() == "1.0":
+            if self._closes_after_response():
                 self.transport.close()
         else:
             super().on_message_complete()
@@ -119,7 +157,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
 
     def _answer_fast(self, fast_path: TileFastPath) -> bool:
-        """Write the answer to a stored-tile request, if the fast path has one; True if so."""
+        """Write the fast path's answer to a stored-tile request, if it has one; True if so."""
         if (
             (self.cycle is not None and not self.cycle.response_complete)
             or self.pipeline
@@ -135,18 +173,16 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if answer is None:
             return False
         status, headers, body = answer
-        keep_alive = self.parser.should_keep_alive() and self.parser.get_http_version() != "1.0"
-        parts = [_STATUS_LINES[status]]
-        for name, value in self.server_state.default_headers:
-            parts += (name, b": ", value, b"\r\n")
-        for name, value in headers:
-            parts += (name, b": ", value, b"\r\n")
-        if not keep_alive:
-            parts.append(b"connection: close\r\n")
-        parts += (b"\r\n", body)
-        self.transport.write(b"".join(parts))
+        written = [*self.server_state.default_headers, *headers]
+        if self._closes_after_response():
+            written.append(_CLOSE)
+        self.transport.write(_response_bytes(_STATUS_LINES[status], written, body))
         self.on_response_complete()  # counts the request, arms the keep-alive timer
         return True
+
+    def _closes_after_response(self) -> bool:
+        """Whether the connection ends with the current response (HTTP/1.0, or asked for)."""
+        return not self.parser.should_keep_alive() or self.parser.get_http_version() == "1.0"
 
     def send_400_response(self, msg: str) -> None:
         """Called by uvicorn on a parser error: answer 414 or 431 when a limit was hit."""
@@ -155,11 +191,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             super().send_400_response(msg)
             return
         reason = _REASONS[status]
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", b"%d" % len(reason)),
+            _CLOSE,
+        ]
         self.transport.write(
-            b"HTTP/1.1 %d %s\r\n"
-            b"content-type: text/plain; charset=utf-8\r\n"
-            b"content-length: %d\r\n"
-            b"connection: close\r\n\r\n%s" % (status, reason, len(reason), reason)
+            _response_bytes(b"HTTP/1.1 %d %s\r\n" % (status, reason), headers, reason)
         )
         # A lingering close: send the answer and EOF, drop what still arrives, close later.
         self._unset_keepalive_if_required()

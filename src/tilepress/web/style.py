@@ -1,4 +1,10 @@
-"""TODO"""
+"""The documents a web map is drawn from, written at build time: TileJSON and MapLibre style.
+
+From a map's spec and its tileset metadata: ``tiles.json`` (TileJSON 3.0.0, tile URLs under
+the spec's public URL; the title, credits, legend and colours under ``tilepress``) and
+``style.json`` (MapLibre style v8: fills, borders, and labels when glyphs are configured).
+The server (`tilepress.web.catalog`) later points their URLs at the address it is reached at.
+"""
 
 from __future__ import annotations
 
