@@ -47,6 +47,8 @@ def _print_options(raw: Mapping[str, Any]) -> PrintOptions:
 
 
 def build_project(data: dict[str, Any]) -> ProjectConfig:
+    """The configuration ``data`` (checked, with the schema's defaults filled in) resolved:
+    the embedded source and the configured ones, each map's values normalised."""
     sources: dict[str, SourceSpec] = {BUILTIN_SOURCE: builtin_source()}
     for name, raw in data.get("sources", {}).items():
         sources[name] = SourceSpec(name=name, **raw)

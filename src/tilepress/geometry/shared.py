@@ -14,10 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tilepress.geometry.parallel import on_each, ring_halves
-from tilepress.geometry.rings import Rings, around_ring
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
+from tilepress.geometry.rings import FloatArray, IntArray, Rings, around_ring
 
 
 def _mix(bits: NDArray[np.uint64]) -> NDArray[np.uint64]:

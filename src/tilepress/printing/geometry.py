@@ -16,13 +16,7 @@ from tilepress.geometry.parallel import PARALLEL_MIN, helper_thread, on_each
 from tilepress.geometry.projection import Extent, PrintProjection, transformer, wrap_and_clip
 from tilepress.geometry.rings import Rings, rings_of
 from tilepress.geometry.shared import thin_shared
-from tilepress.printing.frame import (
-    EDGE_INSET_DEGREES,
-    Box,
-    FloatArray,
-    ProjectedFrame,
-    lonlat_box,
-)
+from tilepress.printing.frame import EDGE_INSET_DEGREES, Box, FloatArray, ProjectedFrame, lonlat_box
 from tilepress.printing.paths import page_rings
 from tilepress.sources.repair import polygonal
 

@@ -12,13 +12,10 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from tilepress.tiles.grid import BUFFER, EXTENT, ZoomLevel
+from tilepress.tiles.grid import BUFFER, EXTENT, FloatArray, Geometries, IntArray, ZoomLevel
 from tilepress.tiles.snap import repair_on_grid
 
 TRACE_UNITS = 16  # a country too small for the grid shows as a square this size (one pixel)
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-Geometries = NDArray[np.object_]
 
 
 def wrap_copies(geometries: Geometries, zoom: int) -> tuple[Geometries, IntArray]:

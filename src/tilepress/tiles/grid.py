@@ -12,13 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from tilepress.geometry.projection import (
-    WEB_MERCATOR_HALF_WORLD,
-)
+from tilepress.geometry.projection import WEB_MERCATOR_HALF_WORLD
 
 EXTENT = 4096
 BUFFER = 64  # even (see _cut_pad)
 WORLD = 2.0 * WEB_MERCATOR_HALF_WORLD
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 Geometries = NDArray[np.object_]

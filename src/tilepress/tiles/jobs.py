@@ -184,8 +184,8 @@ class ThinnedZoomPart:
     def run(self, worker: Worker) -> Path:
         """Snap the zoom, write the part; its path."""
         level = worker.snap(self.zoom, self.rings)
-        write_part(worker.context, Shard(range(self.zoom, self.zoom + 1)), {level.zoom: level},
-                   self.target)  # fmt: skip
+        shard = Shard(range(self.zoom, self.zoom + 1))
+        write_part(worker.context, shard, {level.zoom: level}, self.target)
         return self.target
 
 

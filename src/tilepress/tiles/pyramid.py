@@ -21,14 +21,11 @@ import shapely
 from numpy.typing import NDArray
 
 from tilepress.files import atomic_path
-from tilepress.geometry.projection import (
-    WEB_MERCATOR_MAX_LAT,
-    to_web_mercator,
-)
+from tilepress.geometry.projection import WEB_MERCATOR_MAX_LAT, to_web_mercator
 from tilepress.geometry.rings import Rings, rings_of
 from tilepress.geometry.shared import first_shared_edges, thin_shared
 from tilepress.sources.repair import polygonal
-from tilepress.tiles.grid import ZoomLevel, tile_unit
+from tilepress.tiles.grid import FloatArray, Geometries, IntArray, ZoomLevel, tile_unit
 from tilepress.tiles.snap import snap_to_grid
 
 # Generalization: vertices whose triangle is under (SIMPLIFY_UNITS tile units)^2 go, per zoom;
@@ -37,9 +34,6 @@ SIMPLIFY_UNITS = 3.0
 # Thinning stops after a round that removes fewer vertices than this share: later rounds find
 # a handful each, and the next zoom's thinning picks up what is left.
 THIN_UNTIL_REMOVED = 0.002
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-Geometries = NDArray[np.object_]
 
 
 def thinned_levels(

@@ -14,16 +14,13 @@ from numpy.typing import NDArray
 from tilepress.geometry.rings import Rings, around_ring
 from tilepress.geometry.shared import fixed_points
 from tilepress.sources.repair import polygonal, split_touching_rings
-from tilepress.tiles.grid import to_grid
+from tilepress.tiles.grid import FloatArray, Geometries, IntArray, to_grid
 
 UNFOLD_ROUNDS = 4  # rounds of dropping vertices where rounding folded a ring over itself
 # An island smaller than this (square tile units: 1/16 of a square pixel on a 256-pixel tile)
 # is a speck: below the deepest zoom it leaves the fill (where its country shows nothing else
 # in a tile, it gets a one-pixel trace instead). Specks are most of the polygons at low zooms.
 SPECK_AREA = 16.0
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-Geometries = NDArray[np.object_]
 
 
 def snap_to_grid(
