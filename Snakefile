@@ -15,6 +15,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/sources.smk"
 include: "workflow/rules/tiles.smk"
 include: "workflow/rules/print.smk"
+include: "workflow/rules/web.smk"
 
 
 rule all:

@@ -77,8 +77,8 @@ def test_help_lists_every_command_with_a_summary(runner: CliRunner) -> None:
     steps = runner.invoke(main, ["step", "--help"])
     assert steps.exit_code == 0
     step_commands = {
-        "fetch", "generalize", "merge-tiles", "preview", "print", "style", "tile-part",
-        "tiles", "verify",
+        "bundle", "fetch", "generalize", "glyphs", "merge-tiles", "preview", "print", "style",
+        "tile-part", "tiles", "verify",
     }  # fmt: skip
     assert set(listed_commands(steps.output)) == step_commands
     # Every step the rules call exists and takes the options they pass.
@@ -153,6 +153,43 @@ def test_check_config_reports_every_problem(runner: CliRunner, bad_config: Path)
     ) in err
     assert "did you mean Ukraine (UKR)" in err
     assert "Traceback" not in err
+
+
+def test_check_config_refuses_fonts_the_web_map_cannot_use(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """A CJK font that is not TrueType, and a label font tilepress builds no glyphs for."""
+    fake = tmp_path / "Hangul.ttf"
+    fake.write_bytes(b"OTTO" + bytes(60))  # an OpenType font with CFF outlines, in name
+    config = tmp_path / "fonts.yaml"
+    config.write_text(
+        textwrap.dedent(f"""\
+        maps:
+          - id: fonts
+            title: Fonts
+            highlight: [{{label: Korea, color: "#0057b7", countries: [KOR]}}]
+            print: {{cjk_font: "{fake}"}}
+        """)
+    )
+    result = runner.invoke(main, ["check-config", str(config), "--no-sources"])
+    assert result.exit_code == 1
+    assert f"map 'fonts': print.cjk_font: cannot use the font '{fake}'" in result.stderr
+    assert "give a TrueType font" in result.stderr and "Traceback" not in result.stderr
+    named = tmp_path / "named.yaml"
+    named.write_text(
+        config.read_text().replace("    print:", "    # print:") + "label_font: Roboto\n"
+    )
+    result = runner.invoke(main, ["check-config", str(named), "--no-sources"])
+    assert result.exit_code == 1
+    assert f"{named}:6: label_font: label font 'Roboto': tilepress builds the glyphs" in (
+        result.stderr
+    )
+    assert "set `glyphs`" in result.stderr
+    with_server = (
+        named.read_text() + 'glyphs: "https://fonts.example.org/{fontstack}/{range}.pbf"\n'
+    )
+    named.write_text(with_server)
+    assert runner.invoke(main, ["check-config", str(named), "--no-sources"]).exit_code == 0
 
 
 def test_check_config_of_a_missing_file(runner: CliRunner, tmp_path: Path) -> None:

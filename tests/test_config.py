@@ -238,6 +238,35 @@ def test_map_spec_round_trips_through_json(reference_config: ProjectConfig) -> N
     assert extent_spec.extent == (170.0, -25.0, -170.0, -10.0)
 
 
+def test_description_is_folded_and_round_trips(tmp_path: Path) -> None:
+    """A map's text alternative: optional (None without it), its whitespace folded as the
+    caption's is, and passed to each step through the spec's JSON."""
+    path = write(
+        tmp_path,
+        """
+        maps:
+          - id: described
+            title: Described
+            description: |
+              Ukraine in blue,
+                Russia in   red.
+            highlight:
+              - {label: A, color: red, countries: [UKR]}
+          - id: plain
+            title: Plain
+            highlight:
+              - {label: A, color: red, countries: [UKR]}
+    """,
+    )
+    described, plain = load_config(path).maps
+    assert described.description == "Ukraine in blue, Russia in red."
+    assert plain.description is None
+    for spec in (described, plain):
+        data = json.loads(json.dumps(spec.to_dict()))
+        assert data["description"] == spec.description
+        assert map_from_dict(data) == spec
+
+
 def test_url_source_not_downloaded_yet_is_accepted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -538,6 +567,32 @@ BAD_CASES = [
         "sources.mine.sha256",
         "'abc' does not match",
         id="source-short-sha256",
+    ),
+    *(
+        pytest.param(
+            f"maps:\n  - id: one\n    title: T\n    description: {value}   # MARK\n" + GOOD_GROUP,
+            "maps[0].description",
+            f"map 'one': the description must be text (one paragraph of plain sentences), "
+            f"got {kind}; put it in quotes, or leave the key out to have one written from the map",
+            id=f"description-{name}",
+        )
+        for name, value, kind in [
+            ("number", "5", "a number: 5"),
+            ("boolean", "yes", "true/false: True"),
+            ("date", "2026-11-27", "a date: 2026-11-27"),
+            ("list", "[Ukraine, Russia]", "a list: ['Ukraine', 'Russia']"),
+            ("mapping", "{alt: Ukraine}", "a mapping: {'alt': 'Ukraine'}"),
+        ]
+    ),
+    *(
+        pytest.param(
+            f"maps:\n  - id: one\n    title: T\n    description: {value}   # MARK\n" + GOOD_GROUP,
+            "maps[0].description",
+            "map 'one': the description is empty: write what the map shows, or leave the key out "
+            "to have one written from the map",
+            id=f"description-{name}",
+        )
+        for name, value in [("empty", "''"), ("blank", "'  '"), ("null", "")]
     ),
 ]
 

@@ -204,6 +204,13 @@ def test_server_serves_the_reference_output(reference_build: Path) -> None:
             assert response.headers["Content-Type"].startswith("application/json")
         tilejson = json.loads(urllib.request.urlopen(f"{base}/{REFERENCE_ID}/tiles.json").read())
         assert tilejson["tiles"][0].startswith(f"{base}/{REFERENCE_ID}/tiles/")
+        # the text alternative, in catalog.json and the viewer page alike
+        listing = json.loads(urllib.request.urlopen(f"{base}/catalog.json", timeout=5).read())
+        (entry,) = listing["maps"]
+        description = tilejson["tilepress"]["description"]
+        assert entry["description"] == description
+        assert description.startswith("A world map highlighting Ukraine, Russia and North Korea")
+        assert f'<p id="map-description">{html.escape(description)}</p>' in body
         x, y, px, py = tile_of(*CITIES["Kyiv"][0], 4)
         request = urllib.request.Request(
             f"{base}/{REFERENCE_ID}/tiles/4/{x}/{y}.pbf",

@@ -20,6 +20,8 @@ def map_outputs(output_dir: str, map_id: str) -> list[str]:
         f"{base}/{map_id}.svg",
         f"{base}/{map_id}-print.pdf",
         f"{base}/{map_id}.png",
+        f"{base}/glyphs",
+        f"{base}/web",
     ]
 
 

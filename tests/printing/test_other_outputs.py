@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 
 from tests.printing.helpers import KYIV, MID_ATLANTIC, Built, close, pdf_boxes
+from tests.sources.test_description import REFERENCE_TEXT
 from tilepress.config.model import MapSpec
-from tilepress.printing.sheet import build_print_sheet, render_preview
+from tilepress.printing.sheet import build_print_sheet, credit_line, render_preview
 from tilepress.sources.highlights import resolve_highlights
 from tilepress.sources.table import CountryTable
 
@@ -28,6 +29,11 @@ def test_svg_is_the_same_map(spec: MapSpec, table: CountryTable, tmp_path: Path)
     assert report.svg == svg
     root = ET.parse(svg).getroot()  # noqa: S314 - our own file
     ns = {"s": "http://www.w3.org/2000/svg"}
+    # the title, and the text alternative with the credit line as its second paragraph
+    assert root.findtext("s:title", namespaces=ns) == spec.title
+    credit = credit_line(spec, report.projection_name)
+    assert root.findtext("s:desc", namespaces=ns) == f"{REFERENCE_TEXT}\n{credit}"
+    assert (root.attrib["role"], root.attrib["aria-describedby"]) == ("img", "map-desc")
     width, height = (float(v) for v in root.attrib["viewBox"].split()[2:])
     x0, y0, x1, y1 = report.frame
     assert width == pytest.approx(x1 - x0, abs=0.2) and height == pytest.approx(y1 - y0, abs=0.2)

@@ -19,6 +19,7 @@ from PIL import Image
 from reportlab.pdfbase import pdfdoc
 
 from tests.printing.helpers import Built, hex_to_rgb, legend_swatches, plain, tool
+from tests.sources.test_description import REFERENCE_TEXT
 from tilepress.config.model import MapSpec, PageSpec
 from tilepress.printing.flate import FLATE_LEVEL, PARALLEL_FLATE_MIN, plain_flate_streams
 from tilepress.printing.sheet import build_print_sheet, plan_print_sheet
@@ -79,7 +80,7 @@ def test_pdf_passes_qpdf_check_and_has_metadata(reference: Built) -> None:
     spec = reference.spec
     assert meta.title == spec.title
     assert meta.author == spec.author
-    assert meta.subject == spec.caption
+    assert meta.subject == REFERENCE_TEXT  # the text alternative; the caption is on the page
     assert meta["/Keywords"] == "Ukraine, Russia, North Korea, map"
     assert str(meta.creator).startswith("tilepress ")
 

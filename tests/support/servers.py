@@ -149,13 +149,31 @@ def nginx_site(root: Path, port: int) -> str:
     return text
 
 
+def static_site(root: Path, port: int) -> str:
+    """A plain static site, as any web host has: files under ``root`` with nginx's own
+    media types and Range requests, nothing tilepress-specific."""
+    return f"""
+server {{
+    listen 127.0.0.1:{port};
+    root {root};
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    location / {{ try_files $uri $uri/ =404; }}
+}}
+"""
+
+
 @contextlib.contextmanager
-def running_nginx(nginx: str, root: Path, workdir: Path, *, workers: int = 2) -> Iterator[str]:
-    """nginx with the shipped configuration serving ``root``; yields its base URL."""
+def running_nginx(
+    nginx: str, root: Path, workdir: Path, *, workers: int = 2, plain: bool = False
+) -> Iterator[str]:
+    """nginx serving ``root`` with the shipped configuration (``plain``: as a plain static
+    host, `static_site`); yields its base URL."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     site = workdir / "tilepress.conf"
-    site.write_text(nginx_site(root, port), encoding="utf-8")
+    text = static_site(root, port) if plain else nginx_site(root, port)
+    site.write_text(text, encoding="utf-8")
     temp = {name: workdir / name for name in ("client", "proxy", "fastcgi", "uwsgi", "scgi")}
     main = f"""
 worker_processes {workers};

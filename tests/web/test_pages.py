@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import json
 import re
 import subprocess
@@ -54,8 +53,20 @@ def test_viewer_page(client: TestClient) -> None:
     assert "<title>War &amp; &lt;b&gt;Peace&lt;/b&gt;</title>" in page
     assert "<h1>War &amp; &lt;b&gt;Peace&lt;/b&gt;</h1>" in page
     assert '<p class="caption">Countries that &lt;em&gt;matter&lt;/em&gt;</p>' in page
-    assert re.search(r'<script src="\.\./static/maplibre-gl\.js\?v=[0-9a-f]+"></script>', page)
+    # MapLibre GL JS 6, an ES module, and its worker, from the server itself
+    assert re.search(
+        r'import \* as maplibregl from "\.\./static/maplibre-gl\.js\?v=[0-9a-f]+";', page
+    )
+    assert re.search(
+        r'setWorkerUrl\(absolute\("\.\./static/maplibre-gl-worker\.js\?v=[0-9a-f]+"\)\)', page
+    )
     assert re.search(r'href="\.\./static/maplibre-gl\.css\?v=[0-9a-f]+"', page)
+    # the map inside a figure, described by its text alternative
+    assert '<figure class="viewer">' in page and '<figcaption class="panel">' in page
+    assert 'aria-describedby="map-description"' in page
+    assert '<p id="map-description">' in page
+    assert '<textarea id="embed-code" readonly>&lt;div style=' in page
+    assert '<p class="nav"><a href="../">All maps</a></p>' in page
     assert "unpkg" not in page
     assert "cdn" not in page.lower()
     assert "canvasContextAttributes: { preserveDrawingBuffer: true }" in page
@@ -84,9 +95,9 @@ def test_viewer_escapes_hostile_text(client: TestClient) -> None:
     assert "javascript:" not in page
     assert "<script>alert(2)" not in page
     assert "&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in page  # the author, as text
-    # Only four script elements: the data block, MapLibre, PMTiles and the viewer code.
-    assert page.count("<script") == 4
-    assert page.count("</script>") == 4
+    # Only three script elements: the data block, PMTiles and the viewer's module.
+    assert page.count("<script") == 3
+    assert page.count("</script>") == 3
     assert "\\u003c/script\\u003e" in page  # inside the JSON block
     data = _data_block(page)
     assert data["attribution"] == SAFE_ATTRIBUTION + "<a>more</a>"
@@ -95,9 +106,9 @@ def test_viewer_escapes_hostile_text(client: TestClient) -> None:
 
 def test_viewer_script_is_valid_javascript(client: TestClient, tmp_path: Path) -> None:
     page = client.get("/demo/").text
-    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    scripts = re.findall(r'<script type="module">(.*?)</script>', page, re.S)
     assert len(scripts) == 1
-    script = tmp_path / "viewer.js"
+    script = tmp_path / "viewer.mjs"  # an ES module
     script.write_text(scripts[0])
     node = require_tool("node")
     result = subprocess.run(
@@ -109,25 +120,39 @@ def test_viewer_script_is_valid_javascript(client: TestClient, tmp_path: Path) -
 # --------------------------------------------------------------------------- static files
 
 
-def test_static_maplibre(client: TestClient) -> None:
-    spec = importlib.util.find_spec("maplibre")
-    assert spec is not None
-    assert spec.submodule_search_locations is not None
-    folder = Path(next(iter(spec.submodule_search_locations))) / "srcjs"
-    expected = (folder / "maplibre-gl.js").read_bytes()
+def test_static_maplibre_is_the_vendored_release(client: TestClient) -> None:
+    static = REPO / "src" / "tilepress" / "web" / "static"
+    manifest = json.loads((static / "vendored.json").read_text())["packages"]["maplibre-gl"]
+    assert manifest["version"] == "6.20.0"
+    for name, pinned in manifest["files"].items():
+        data = (static / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == pinned["sha256"], name
+        assert pinned["sha256"] in (static / "README.md").read_text(), name
+    script = (static / "maplibre-gl.js").read_bytes()
+    assert script.startswith(b"/**\n* MapLibre GL JS\n* @license 3-Clause BSD.")
+    assert b"/v6.20.0/LICENSE.txt" in script[:300]
+    assert (
+        "Copyright (c) 2023, MapLibre contributors"
+        in (static / "LICENSE-maplibre-gl.txt").read_text()
+    )
     response, body = raw_body(client, "/static/maplibre-gl.js", GZIP)
     assert response.status_code == 200
     assert response.headers["content-encoding"] == "gzip"
-    assert gzip.decompress(body) == expected
+    assert gzip.decompress(body) == script
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert "max-age=31536000" in response.headers["cache-control"]
     plain, plain_body = raw_body(client, "/static/maplibre-gl.js", IDENTITY)
-    assert plain_body == expected
+    assert plain_body == script
     assert "content-encoding" not in plain.headers
+    worker = client.get("/static/maplibre-gl-worker.js")
+    assert worker.content == (static / "maplibre-gl-worker.js").read_bytes()
+    assert worker.headers["content-type"] == "text/javascript; charset=utf-8"
     css = client.get("/static/maplibre-gl.css")
-    assert css.content == (folder / "maplibre-gl.css").read_bytes()
+    assert css.content == (static / "maplibre-gl.css").read_bytes()
     assert css.headers["content-type"] == "text/css; charset=utf-8"
+    assert client.get("/static/LICENSE-maplibre-gl.txt").status_code == 200
     assert client.get("/static/ipywidget.js").status_code == 404
+    assert client.get("/static/vendor.py").status_code == 404
     assert client.get("/static/../server.py").status_code == 404
 
 

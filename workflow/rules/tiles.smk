@@ -1,4 +1,4 @@
-# Vector tiles (z/x/y folder, MBTiles, PMTiles), TileJSON and the MapLibre style of each map.
+# Vector tiles (z/x/y folder, MBTiles, PMTiles) of each map.
 # generalize: once per source and zoom range, shared by every map using them. tile_part: one
 # job per shard of a map (low zooms together, deep zooms in bands of tile rows), each writing
 # a part file whole or not at all. tiles: streams the parts into the folder and archives.
@@ -75,21 +75,3 @@ rule tiles:
     shell:
         "tilepress step merge-tiles --spec {params.spec:q} --source {input.source:q} "
         "--out {params.out:q} {input.parts:q} 2> {log:q}"
-
-
-rule style:
-    input:
-        source=source_file,
-    output:
-        tilejson=f"{OUT}/{{map}}/tiles.json",
-        style=f"{OUT}/{{map}}/style.json",
-    log:
-        "logs/{map}/style.log",
-    conda:
-        "../envs/tilepress.yaml"
-    params:
-        spec=spec_json,
-        out=lambda wildcards: f"{OUT}/{wildcards.map}",
-    shell:
-        "tilepress step style --spec {params.spec:q} --source {input.source:q} "
-        "--out {params.out:q} 2> {log:q}"

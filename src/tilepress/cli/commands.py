@@ -8,12 +8,15 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from tilepress import __version__
 from tilepress.errors import TilepressError
+
+if TYPE_CHECKING:
+    from tilepress.config.model import ProjectConfig
 
 log = logging.getLogger("tilepress")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,7 +79,7 @@ def run(
     from tilepress.config.paths import project_root
     from tilepress.project import load_config  # with the config checks: only where used
 
-    load_config(configfile)  # fail fast, with every problem listed
+    check_fonts(load_config(configfile))  # fail fast, with every problem listed
     command = [
         sys.executable,
         "-m",
@@ -175,6 +178,7 @@ def check_config(configfile: Path, no_sources: bool) -> None:
     from tilepress.project import parse_config
 
     config = parse_config(read_config_file(configfile), countries=not no_sources)
+    check_fonts(config)
     for spec in config.maps:
         groups = ", ".join(f"{g.label} {g.color}" for g in spec.highlight)
         pending = (
@@ -187,3 +191,13 @@ def check_config(configfile: Path, no_sources: bool) -> None:
             f"page {spec.page.size} {spec.page.orientation}{pending}"
         )
     click.echo(f"{configfile}: OK, {len(config.maps)} map(s)")
+
+
+def check_fonts(config: ProjectConfig) -> None:
+    """Every map's `print.cjk_font` is a TrueType font, as the PDFs and the web map's glyphs
+    need (the config checks see only that the file exists)."""
+    from tilepress.web.glyph_fonts import check_glyph_font
+
+    for spec in config.maps:
+        if spec.print_options.cjk_font is not None:
+            check_glyph_font(spec.print_options.cjk_font, "print.cjk_font", spec.id)

@@ -188,6 +188,40 @@ def step_style(spec_json: str, source_path: Path | None, out_dir: Path) -> None:
     build_style(loaded, out_dir)
 
 
+@step.command("glyphs")
+@spec_option
+@source_option
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path))
+@report_errors
+def step_glyphs(spec_json: str, source_path: Path | None, out_dir: Path) -> None:
+    """SDF glyphs of the map's label fonts, every range as a PBF, for MapLibre."""
+    loaded = _load_map(spec_json, source_path)
+    from tilepress.web.glyphs import build_map_glyphs
+
+    report = build_map_glyphs(loaded, out_dir)
+    log.info("%s: %s", out_dir, report.to_dict())
+
+
+@step.command("bundle")
+@spec_option
+@source_option
+@click.option(
+    "--map-dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The map's output folder (its PMTiles archive, PDF, PNG and glyphs).",
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path))
+@report_errors
+def step_bundle(spec_json: str, source_path: Path | None, map_dir: Path, out_dir: Path) -> None:
+    """The static web bundle: the viewer page and everything it loads, for any static host."""
+    loaded = _load_map(spec_json, source_path)
+    from tilepress.web.bundle import write_bundle
+
+    report = write_bundle(loaded, map_dir, out_dir)
+    log.info("%s: %d files, %.2f MB", report.folder, report.files, report.bytes / 1e6)
+
+
 @step.command("print")
 @spec_option
 @source_option

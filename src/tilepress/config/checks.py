@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tilepress.config.document import ConfigDocument
-from tilepress.config.model import BUILTIN_SOURCE, LICENSES, MAX_ZOOM_LIMIT
+from tilepress.config.model import (
+    BOLD_STACK,
+    BUILTIN_SOURCE,
+    LICENSES,
+    MAX_ZOOM_LIMIT,
+    REGULAR_STACK,
+)
 from tilepress.config.paths import schema_path
 
 if TYPE_CHECKING:
@@ -141,7 +147,7 @@ def check_document(document: ConfigDocument) -> DocumentCheck:
                     f"allowed here: {allowed}"
                 )
             continue
-        problems.append(f"{document.where(key_path)}: {_schema_message(error)}")
+        problems.append(f"{document.where(key_path)}: {_schema_message(error, document.data)}")
     if not isinstance(document.data.get("maps"), list):
         return DocumentCheck(problems, [])
     # Check the meaning of every map the schema accepted, so all problems surface at once.
@@ -162,12 +168,38 @@ def _dates_to_text(data: dict[str, Any]) -> None:
             raw["date"] = raw["date"].isoformat()
 
 
-def _schema_message(error: jsonschema.ValidationError) -> str:
+def _schema_message(error: jsonschema.ValidationError, data: dict[str, Any]) -> str:
+    path = tuple(error.absolute_path)
+    if len(path) == 3 and path[0] == "maps" and path[2] == "description":
+        return _description_message(error.instance, data["maps"][path[1]].get("id"))
     if error.validator == "oneOf" and "path" in str(error.schema):
         return "a source needs either `path`, or `url` together with `sha256`"
     if error.validator == "pattern" and error.absolute_path and error.absolute_path[-1] == "id":
         return f"{error.instance!r} is not a slug: use lowercase letters, digits, '-' and '_'"
     return str(error.message)
+
+
+def _description_message(value: Any, map_id: Any) -> str:
+    """Why a map's `description` (its text alternative) is refused: not text, or empty."""
+    label = f"map {map_id!r}: " if isinstance(map_id, str) else ""
+    unset = "leave the key out to have one written from the map"
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return f"{label}the description is empty: write what the map shows, or {unset}"
+    if isinstance(value, datetime.date):
+        kind, shown = "a date", value.isoformat()
+    else:
+        kinds = (
+            (bool, "true/false"),
+            (int | float, "a number"),
+            (list, "a list"),
+            (dict, "a mapping"),
+        )
+        kind = next((name for types, name in kinds if isinstance(value, types)), "not text")
+        shown = repr(value)
+    return (
+        f"{label}the description must be text (one paragraph of plain sentences), got {kind}: "
+        f"{shown}; put it in quotes, or {unset}"
+    )
 
 
 def _semantic_problems(
@@ -185,6 +217,13 @@ def _semantic_problems(
                 f"{where(('sources', name, 'path'))}: source {name!r}: no such file {path!r} "
                 f"(paths are relative to the working folder {Path.cwd()})"
             )
+    label_font = data.get("label_font", REGULAR_STACK)
+    if data.get("glyphs") is None and label_font != REGULAR_STACK:
+        problems.append(
+            f"{where(('label_font',))}: label font {label_font!r}: tilepress builds the glyphs "
+            f"of {REGULAR_STACK} and {BOLD_STACK} only; set `glyphs` to the URL of a glyph "
+            "server that has this font stack, or leave `label_font` out"
+        )
     seen_ids: set[str] = set()
     for position in positions:
         raw = data["maps"][position]

@@ -16,6 +16,10 @@ from tilepress.errors import ConfigError
 BUILTIN_SOURCE = "natural-earth"  # the embedded Natural Earth data (see data/README.md)
 BUILTIN_SOURCE_SHA256 = "125fc4b1f425926b8bd22dce23af6f9f873543c2fe330915ccbe0aa7fa21ff82"
 MAX_ZOOM_LIMIT = 16
+# The font stacks tilepress builds glyphs for (labels, highlighted labels): the web map's
+# label fonts unless `glyphs` names a glyph server of the user's.
+REGULAR_STACK = "Noto Sans Regular"
+BOLD_STACK = "Noto Sans Bold"
 
 LICENSES: dict[str, tuple[str, str]] = {
     "CC-BY-SA-4.0": ("CC BY-SA 4.0", "https://creativecommons.org/licenses/by-sa/4.0/"),
@@ -121,6 +125,7 @@ class MapSpec:
     highlight: tuple[HighlightGroup, ...]
     source: SourceSpec
     caption: str = ""
+    description: str | None = None  # the text alternative; None: written from the map
     author: str = "tilepress"
     license: str = "CC-BY-SA-4.0"
     license_name: str = "CC BY-SA 4.0"

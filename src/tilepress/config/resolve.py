@@ -62,6 +62,7 @@ def build_project(data: dict[str, Any]) -> ProjectConfig:
                 id=raw["id"],
                 title=raw["title"].strip(),
                 caption=" ".join(raw["caption"].split()),
+                description=" ".join(raw["description"].split()) if "description" in raw else None,
                 author=raw["author"],
                 license=raw["license"],
                 license_name=license_name,

@@ -21,6 +21,7 @@ from tilepress.printing.legend import draw_legend, legend_below
 from tilepress.printing.map_drawing import draw_map
 from tilepress.printing.markers import draw_markers
 from tilepress.printing.scale_bar import draw_scale_bar
+from tilepress.sources.description import map_description
 
 MM = 72.0 / 25.4
 CROP_MARK_LENGTH = 5 * MM
@@ -71,7 +72,7 @@ def draw_page(
         canvas.setBleedBox(list(bleed_box))
     canvas.setTitle(spec.title)
     canvas.setAuthor(spec.author)
-    canvas.setSubject(spec.caption or spec.title)
+    canvas.setSubject(map_description(spec, sheet.table, sheet.highlighting))  # the alt text
     canvas.setKeywords(", ".join([g.label for g in spec.highlight] + ["map"]))
     canvas.setCreator(f"tilepress {__version__}")
     if marks:

@@ -1,5 +1,6 @@
 """The SVG of the map alone (ocean, graticule, countries, borders), written from the same page
-geometry as the PDF: one path per country, ``id`` its code and ``<title>`` its name."""
+geometry as the PDF: one path per country, ``id`` its code and ``<title>`` its name; the map's
+``<title>`` is its title, its ``<desc>`` the text alternative and the credit line."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tilepress.printing.drawing import BORDER_WIDTH, MIN_LINE_WIDTH
 from tilepress.printing.frame import FloatArray
 from tilepress.printing.graticule import GRATICULE_WIDTH, graticule_color
 from tilepress.printing.paths import country_paths, ring_moves, shared_borders, svg_path_data
+from tilepress.sources.description import map_description
 
 
 def map_svg(sheet: SheetContents) -> bytes:
@@ -33,12 +35,20 @@ def map_svg(sheet: SheetContents) -> bytes:
         return svg_path_data(xy - origin, moves, y1 - y0, close)
 
     spec = sheet.spec
+    # the text alternative, then the credit as its second paragraph
+    description = "\n".join(
+        (
+            map_description(spec, sheet.table, sheet.highlighting),
+            credit_line(spec, projection_name(sheet.proj)),
+        )
+    )
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}pt" height="{height:g}pt" '
-        f'viewBox="0 0 {width:g} {height:g}">\n'
-        f"<title>{html.escape(spec.title, quote=False)}</title>\n"
-        f"<desc>{html.escape(credit_line(spec, projection_name(sheet.proj)), quote=False)}</desc>\n"
+        f'viewBox="0 0 {width:g} {height:g}" role="img" aria-labelledby="map-title" '
+        'aria-describedby="map-desc">\n'
+        f'<title id="map-title">{html.escape(spec.title, quote=False)}</title>\n'
+        f'<desc id="map-desc">{html.escape(description, quote=False)}</desc>\n'
     ]
     if sheet.globe_rings is not None:
         globe, _ends = data(sheet.globe_rings.xy, ring_moves(sheet.globe_rings), close=True)

@@ -9,8 +9,10 @@ GeoPackage or GeoJSON, by path or by URL and SHA-256), a checked country table o
 - :mod:`~tilepress.sources.highlights`: each highlight group's countries found in the table,
   the fill colour of every row;
 - :mod:`~tilepress.sources.loaded`: a map's table and highlights together
-  (:class:`~tilepress.sources.loaded.LoadedMap`), which the tile and style steps take.
+  (:class:`~tilepress.sources.loaded.LoadedMap`), which the tile and style steps take;
+- :mod:`~tilepress.sources.description`: a map's text alternative (alt text), configured or
+  written from its groups' countries, extent, source and date.
 
-It uses only the helper thread of :mod:`tilepress.geometry`; the later stages (geometry,
-tiles, printing, web) take its tables.
+It uses only the helper thread and the extent functions (an ``auto`` extent fitted) of
+:mod:`tilepress.geometry`; the later stages (geometry, tiles, printing, web) take its tables.
 """

@@ -191,6 +191,14 @@ class _Handlers:
         tileset = self._tileset(request)
         return self._asset(request, tileset.style) if tileset else self._not_found(request)
 
+    async def glyphs(self, request: Request) -> Response:
+        """GET /{id}/glyphs/{fontstack}/{start}-{end}.pbf : a range of SDF glyphs (one stack,
+        or a comma-joined list combined); a well-formed range not stored is an empty one."""
+        tileset = self._tileset(request)
+        params = request.path_params
+        asset = tileset.glyphs.answer(params["fontstack"], params["range"]) if tileset else None
+        return self._asset(request, asset) if asset else self._not_found(request)
+
     async def download(self, request: Request) -> Response:
         """GET /{id}/{id}.pdf|png|pmtiles|mbtiles."""
         tileset = self._tileset(request)
@@ -296,6 +304,7 @@ def create_app(
         _route("/{map_id}/tiles.json", handlers.tilejson),
         _route("/{map_id}/style.json", handlers.style),
         _route("/{map_id}/tiles/{rest:path}", handlers.tile),
+        _route("/{map_id}/glyphs/{fontstack}/{range}", handlers.glyphs),
         _route("/{map_id}/{name}", handlers.download),
     ]
     middleware = [

@@ -28,12 +28,14 @@ from tilepress.web.assets import (
     document,
     json_bytes,
 )
+from tilepress.web.glyph_store import EMPTY_GLYPHS, GlyphStore, load_glyphs
 from tilepress.web.pages import (
     catalog_html,
     clean_attribution,
     color_or,
     template,
     text_or_empty,
+    viewer_entry,
     viewer_html,
 )
 from tilepress.web.stored_tiles import StoredTile, TileKey, load_tiles
@@ -49,6 +51,7 @@ RESERVED_IDS: Final = frozenset({"static", "health"})
 """Ids that would clash with the server's own routes."""
 
 _REBUILD: Final = "rebuild the map with `tilepress run`"
+_GLYPHS_PATH: Final = "glyphs/{fontstack}/{range}.pbf"
 _DOWNLOADS: Final = {
     # suffix: (media type, Content-Disposition kind)
     ".pdf": ("application/pdf", "inline"),
@@ -72,6 +75,8 @@ class Tileset:
     downloads: Mapping[str, Asset]
     entry: Mapping[str, Any]
     relative_links: Mapping[str, str]
+    glyphs: GlyphStore = EMPTY_GLYPHS
+    """Its glyph PBFs (``glyphs/``), if it has them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +176,14 @@ def _load_style(
     return style
 
 
+def _own_glyphs(style: Mapping[str, Any], map_id: str) -> bool:
+    """Whether the style draws its labels from the glyphs built with the map."""
+    metadata = style.get("metadata")
+    built = isinstance(metadata, dict) and metadata.get("tilepress:glyphs") == "built"
+    url = style.get("glyphs")
+    return built or (isinstance(url, str) and url.endswith(f"/{map_id}/{_GLYPHS_PATH}"))
+
+
 def _load_downloads(folder: Path, map_id: str) -> dict[str, Asset]:
     """The map's PDF, PNG, PMTiles and MBTiles files that exist, by file name."""
     downloads: dict[str, Asset] = {}
@@ -210,27 +223,20 @@ def _load_tileset(
     if "attribution" in raw:
         tilejson["attribution"] = attribution
     style = _load_style(folder, map_id, f"{base}/tiles.json", raw)
+    glyphs = load_glyphs(folder / "glyphs", map_id)
+    if _own_glyphs(style, map_id):  # served from here, whatever URL it was built with
+        style["glyphs"] = f"{base}/{_GLYPHS_PATH}"
     downloads = _load_downloads(folder, map_id)
 
     relative = {"viewer": "", "tilejson": "tiles.json", "style": "style.json"}
     relative |= {name.rpartition(".")[2]: name for name in downloads}
     extra = raw.get("tilepress")
     extra = extra if isinstance(extra, dict) else {}
-    license_ = extra.get("license")
-    legend = extra.get("legend")
-    entry: dict[str, Any] = {
-        "id": map_id,
-        "title": text_or_empty(extra.get("title")) or text_or_empty(raw.get("name")) or map_id,
-        "caption": text_or_empty(extra.get("caption")) or text_or_empty(raw.get("description")),
-        "author": text_or_empty(extra.get("author")),
-        "license": license_ if isinstance(license_, dict) else None,
-        "attribution": attribution,
+    entry = viewer_entry(map_id, raw, attribution)  # with the text alternative and first view
+    entry |= {
         "minzoom": minzoom,
         "maxzoom": maxzoom,
-        "bounds": raw.get("bounds"),
-        "center": raw.get("center"),
         "tile_count": len(tiles),
-        "legend": legend if isinstance(legend, list) else [],
         "links": {key: f"{base}/{path}" for key, path in relative.items()}
         | {"tiles": tilejson["tiles"][0]},
     }
@@ -245,6 +251,7 @@ def _load_tileset(
         style=document(json_bytes(style), JSON_MEDIA_TYPE),
         viewer=document(viewer.encode("utf-8"), HTML_MEDIA_TYPE),
         downloads=downloads,
+        glyphs=glyphs,
         entry=entry,
         relative_links=relative,
     )

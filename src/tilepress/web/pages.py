@@ -1,4 +1,5 @@
-"""The server's HTML: the catalog page, the viewer page and attribution cleaning.
+"""The web map's HTML: the catalog page, the viewer page (served, and in the static bundle) and
+attribution cleaning.
 
 Every value from the data is escaped (or reduced to safe markup by `clean_attribution`)
 before it reaches a page; templates are filled in one pass.
@@ -23,6 +24,7 @@ __all__ = [
     "credit_html",
     "plain_text",
     "text_or_empty",
+    "viewer_entry",
     "viewer_html",
     "web_url",
 ]
@@ -205,35 +207,76 @@ def links_html(links: Mapping[str, str]) -> str:
     )
 
 
+def viewer_entry(map_id: str, tilejson: Mapping[str, Any], attribution: str) -> dict[str, Any]:
+    """What the viewer page shows of a map, from its TileJSON (``attribution`` cleaned)."""
+    extra = tilejson.get("tilepress")
+    extra = extra if isinstance(extra, dict) else {}
+    license_, legend = extra.get("license"), extra.get("legend")
+    view = extra.get("view")
+    return {
+        "id": map_id,
+        "title": text_or_empty(extra.get("title")) or text_or_empty(tilejson.get("name")) or map_id,
+        "caption": text_or_empty(extra.get("caption"))
+        or text_or_empty(tilejson.get("description")),
+        "description": text_or_empty(extra.get("description")),
+        "author": text_or_empty(extra.get("author")),
+        "license": license_ if isinstance(license_, dict) else None,
+        "attribution": attribution,
+        "minzoom": tilejson.get("minzoom", 0),
+        "maxzoom": tilejson.get("maxzoom", 0),
+        "bounds": tilejson.get("bounds"),
+        "center": tilejson.get("center"),
+        "view": view if isinstance(view, list) and len(view) == 4 else None,
+        "legend": legend if isinstance(legend, list) else [],
+    }
+
+
+EMBED_CODE: Final = (
+    '<div style="position:relative;width:100%;aspect-ratio:4/3;min-height:480px">'
+    '<iframe src="{page}" title="{title}" loading="lazy" allowfullscreen '
+    'style="position:absolute;inset:0;width:100%;height:100%;border:0"></iframe></div>'
+)
+"""The embed snippet: a responsive iframe; the page puts its own address for ``{page}``."""
+
+
 def viewer_html(
     page: str,
     entry: Mapping[str, Any],
     extra: Mapping[str, Any],
     links: Mapping[str, str],
     static_version: str,
+    *,
+    standalone: bool = False,
 ) -> str:
-    """The viewer page; ``links`` are relative to it."""
+    """The viewer page; ``links`` are relative to it. ``standalone`` is the static bundle's
+    page: its scripts in ``static/`` beside it, its tiles from its PMTiles archive, no link
+    to a catalog."""
     title: str = entry["title"]
     caption: str = entry["caption"]
+    description = text_or_empty(entry.get("description")) or title
     data = {
         "id": entry["id"],
         "title": title,
         "caption": caption,
+        "description": description,
         "author": entry["author"],
         "license": entry["license"],
         "style": "style.json",
         "center": entry["center"],
         "bounds": entry["bounds"],
+        "view": entry.get("view"),
         "minzoom": entry["minzoom"],
         "maxzoom": entry["maxzoom"],
         "legend": entry["legend"],
         "attribution": entry["attribution"],
         "links": dict(links),
+        "static": standalone,
+        "cjk_glyphs": bool(extra.get("cjk_glyphs")),
     }
     pdf = links.get("pdf")
     png = links.get("png")
     source_html = ""
-    if "pmtiles" in links:
+    if "pmtiles" in links and not standalone:
         source_html = (
             'Tiles from <a href="./" data-source="server">the tile server</a> or '
             '<a href="./?source=pmtiles" data-source="pmtiles">the PMTiles archive</a>'
@@ -242,15 +285,19 @@ def viewer_html(
         page,
         {
             "title": _e(title),
+            "description": _e(description),
             "caption_html": f'<p class="caption">{_e(caption)}</p>' if caption else "",
             "legend_html": legend_html(entry["legend"]),
             "credit_html": credit_html(extra),
             "pdf_html": f'<a class="button" href="{_e(pdf)}">Download the PDF</a>' if pdf else "",
             "links_html": links_html(links),
             "source_html": source_html,
-            "png_html": f'<img src="{_e(png)}" alt="{_e(title)}">' if png else "",
+            "nav_html": "" if standalone else '<p class="nav"><a href="../">All maps</a></p>',
+            "embed_code": _e(EMBED_CODE.replace("{title}", _e(title))),
+            "png_html": f'<img src="{_e(png)}" alt="{_e(description)}">' if png else "",
             "attribution_text": _e(plain_text(entry["attribution"])),
             "ocean_color": color_or(extra.get("ocean_color"), "#dfe9f3"),
+            "static": "./static/" if standalone else "../static/",  # "./": a module path
             "static_version": _e(static_version),
             "data_json": script_json(data),
         },

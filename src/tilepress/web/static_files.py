@@ -1,8 +1,10 @@
 """The viewer's scripts and stylesheet, served under ``/static/``: read once, into memory.
 
-MapLibre GL JS and its stylesheet come from the installed ``maplibre`` package; the PMTiles
-protocol is vendored in ``static/`` (see its README for the source and checksum). Only these
-named files are served: a request never names a file on disk.
+MapLibre GL JS (its module, its worker module and its stylesheet) and the PMTiles protocol are
+vendored in ``static/`` from their npm packages (``static/vendored.json`` pins the versions
+and checksums; ``static/vendor.py`` redoes the vendoring). Only these named files are served:
+a request never names a file on disk. The static bundle (:mod:`tilepress.web.bundle`) copies
+the same files.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import importlib.util
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,34 +23,25 @@ __all__ = ["static_files", "static_version"]
 
 log = logging.getLogger(__name__)
 
-_MAPLIBRE_FILES: Final = {
-    "maplibre-gl.js": "text/javascript; charset=utf-8",
+STATIC_FOLDER: Final = Path(__file__).with_name("static")
+JAVASCRIPT: Final = "text/javascript; charset=utf-8"
+STATIC_FILES: Final = {  # file in static/: media type
+    # MapLibre GL JS 6 is an ES module; named .js, as every static host serves .js files as
+    # JavaScript (nginx's mime.types has no .mjs, and a module needs a JavaScript type).
+    "maplibre-gl.js": JAVASCRIPT,
+    "maplibre-gl-worker.js": JAVASCRIPT,  # its web worker, also a module (setWorkerUrl)
     "maplibre-gl.css": "text/css; charset=utf-8",
+    "pmtiles.js": JAVASCRIPT,
+    "LICENSE-maplibre-gl.txt": "text/plain; charset=utf-8",
+    "LICENSE-pmtiles.txt": "text/plain; charset=utf-8",
 }
-_VENDORED_FILES: Final = {
-    "pmtiles.js": "text/javascript; charset=utf-8",
-}
-
-
-def _maplibre_folder() -> Path | None:
-    """The ``srcjs`` folder of the installed ``maplibre`` package, found without importing it."""
-    spec = importlib.util.find_spec("maplibre")
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    if not locations:
-        log.warning("the maplibre package is not installed: the viewer will not work")
-        return None
-    return Path(locations[0]) / "srcjs"
 
 
 @functools.cache
 def static_files() -> dict[str, Asset]:
-    """MapLibre GL JS (from the ``maplibre`` package) and the vendored PMTiles protocol, by
-    file name, each with a gzip representation."""
-    maplibre = _maplibre_folder()
-    vendored = Path(__file__).with_name("static")
-    files = [(vendored / name, name, kind) for name, kind in _VENDORED_FILES.items()]
-    if maplibre is not None:
-        files += [(maplibre / name, name, kind) for name, kind in _MAPLIBRE_FILES.items()]
+    """The vendored MapLibre GL JS and PMTiles files and their licences, by file name, each
+    with a gzip representation."""
+    files = [(STATIC_FOLDER / name, name, kind) for name, kind in STATIC_FILES.items()]
     assets: dict[str, Asset] = {}
     for path, name, media_type in files:
         try:

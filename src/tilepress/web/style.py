@@ -2,7 +2,8 @@
 
 From a map's spec and its tileset metadata: ``tiles.json`` (TileJSON 3.0.0, tile URLs under
 the spec's public URL; the title, credits, legend and colours under ``tilepress``) and
-``style.json`` (MapLibre style v8: fills, borders, and labels when glyphs are configured).
+``style.json`` (MapLibre style v8: fills, borders and labels, with glyphs tilepress builds or
+a configured glyph server's).
 The server (`tilepress.web.catalog`) later points their URLs at the address it is reached at.
 """
 
@@ -12,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from tilepress import __version__
-from tilepress.config.model import MapSpec
+from tilepress.config.model import BOLD_STACK, REGULAR_STACK, MapSpec
 from tilepress.files import write_json_atomic
+from tilepress.geometry.projection import Extent, fit_extent
+from tilepress.sources.description import map_description
 from tilepress.sources.loaded import LoadedMap
 from tilepress.tiles.schema import (
     BOUNDARIES_LAYER,
@@ -30,8 +33,21 @@ def legend(spec: MapSpec) -> list[dict[str, str]]:
     return [{"label": group.label, "color": group.color} for group in spec.highlight]
 
 
-def tilejson(spec: MapSpec, meta: TilesetMetadata) -> dict[str, Any]:
-    """A TileJSON 3.0.0 document with absolute tile URLs under ``spec.public_url``."""
+GLYPHS_PATH = "glyphs/{fontstack}/{range}.pbf"  # beside the map's other files
+INK = "#1a1a1a"  # the print sheet's label colours (tilepress.printing.color)
+QUIET_INK = "#555555"
+
+
+def tilejson(
+    spec: MapSpec,
+    meta: TilesetMetadata,
+    *,
+    description: str | None = None,
+    view: Extent | None = None,
+) -> dict[str, Any]:
+    """A TileJSON 3.0.0 document with absolute tile URLs under ``spec.public_url``; the map's
+    text alternative (``description``) and the extent its first view shows (``view``) go
+    under ``tilepress`` with its title, credits, legend and colours."""
     return {
         "tilejson": "3.0.0",
         "name": meta.name,
@@ -50,6 +66,7 @@ def tilejson(spec: MapSpec, meta: TilesetMetadata) -> dict[str, Any]:
             "version": __version__,
             "title": spec.title,
             "caption": spec.caption,
+            "description": description or spec.description or spec.title,
             "author": spec.author,
             "date": spec.date,
             "license": {"id": spec.license, "name": spec.license_name, "url": spec.license_url},
@@ -57,23 +74,47 @@ def tilejson(spec: MapSpec, meta: TilesetMetadata) -> dict[str, Any]:
             "ocean_color": spec.ocean_color,
             "base_color": spec.base_color,
             "border_color": spec.border_color,
+            "view": None if view is None else list(view),
+            "labels": spec.labels,
+            "glyphs": "configured" if spec.glyphs else "built",
+            "cjk_glyphs": spec.glyphs is None and spec.print_options.cjk_font is not None,
         },
     }
 
 
-def maplibre_style(spec: MapSpec, meta: TilesetMetadata) -> dict[str, Any]:
-    """A MapLibre style v8: ocean background, countries filled from their ``color``, borders."""
+def maplibre_style(
+    spec: MapSpec,
+    meta: TilesetMetadata,
+    *,
+    source_url: str | None = None,
+    glyphs_url: str | None = None,
+) -> dict[str, Any]:
+    """A MapLibre style v8: ocean background, countries filled from their ``color``, borders,
+    and the country labels the print sheet has (``labels``: highlighted, all or none) with
+    halos, highlighted names in bold capitals.
+
+    The tiles come from ``source_url`` (default: the map's TileJSON under its public URL), the
+    glyphs from the configured ``glyphs`` URL, else from ``glyphs_url`` (default: those
+    tilepress builds, under the map's public URL). The style always has glyphs and labels.
+    """
     lon, lat, zoom = meta.center
+    base = f"{spec.public_url}/{spec.id}"
+    own_glyphs = spec.glyphs is None
     style: dict[str, Any] = {
         "version": 8,
         "name": spec.title,
-        "metadata": {"tilepress:id": spec.id, "tilepress:legend": legend(spec)},
+        "metadata": {
+            "tilepress:id": spec.id,
+            "tilepress:legend": legend(spec),
+            "tilepress:glyphs": "built" if own_glyphs else "configured",
+        },
         "center": [lon, lat],
         "zoom": zoom,
+        "glyphs": spec.glyphs or glyphs_url or f"{base}/{GLYPHS_PATH}",
         "sources": {
             COUNTRIES_LAYER: {
                 "type": "vector",
-                "url": f"{spec.public_url}/{spec.id}/tiles.json",
+                "url": source_url or f"{base}/tiles.json",
                 "attribution": meta.attribution,
             }
         },
@@ -104,35 +145,69 @@ def maplibre_style(spec: MapSpec, meta: TilesetMetadata) -> dict[str, Any]:
                     "line-width": ["interpolate", ["linear"], ["zoom"], 0, 0.4, 6, 1.2],
                 },
             },
+            *_label_layers(spec, own_glyphs),
         ],
     }
-    if spec.glyphs:  # symbol layers need glyphs; tilepress never points at a CDN by itself
-        style["glyphs"] = spec.glyphs
-        style["layers"].append(
-            {
-                "id": "labels",
-                "type": "symbol",
-                "source": COUNTRIES_LAYER,
-                "source-layer": LABELS_LAYER,
-                "filter": [">=", ["zoom"], ["get", "min_zoom"]],
-                "layout": {
-                    "text-field": ["coalesce", ["get", "name_en"], ["get", "name"]],
-                    "text-font": [spec.label_font],
-                    "text-size": ["interpolate", ["linear"], ["zoom"], 1, 10, 6, 14],
-                    "text-max-width": 8,
-                },
-                "paint": {
-                    "text-color": "#1c2330",
-                    "text-halo-color": "#ffffff",
-                    "text-halo-width": 1.2,
-                },
-            }
-        )
     return style
+
+
+def _label_layers(spec: MapSpec, own_glyphs: bool) -> list[dict[str, Any]]:
+    """The country labels: the other countries' (``labels: all``) below the highlighted ones,
+    which MapLibre then places first (the upper layer wins a collision), at every zoom."""
+    bold = [BOLD_STACK] if own_glyphs else [spec.label_font]
+    regular = [REGULAR_STACK if own_glyphs else spec.label_font]
+    halo = {"text-halo-color": "#ffffff", "text-halo-blur": 0.5}
+    others: dict[str, Any] = {
+        "id": "labels",
+        "type": "symbol",
+        "source": COUNTRIES_LAYER,
+        "source-layer": LABELS_LAYER,
+        "filter": ["all", ["!", ["has", "group"]], [">=", ["zoom"], ["get", "min_zoom"]]],
+        "layout": {
+            "text-field": ["get", "name"],
+            "text-font": regular,
+            "text-size": ["interpolate", ["linear"], ["zoom"], 1, 10, 6, 13],
+            "text-max-width": 7,
+            "text-padding": 3,
+            "visibility": "visible" if spec.labels == "all" else "none",
+        },
+        "paint": {"text-color": QUIET_INK, "text-halo-width": 1.0, **halo},
+    }
+    highlighted: dict[str, Any] = {
+        "id": "labels-highlighted",
+        "type": "symbol",
+        "source": COUNTRIES_LAYER,
+        "source-layer": LABELS_LAYER,
+        "filter": ["has", "group"],
+        "layout": {
+            "text-field": ["get", "name"],
+            "text-font": bold,
+            "text-transform": "uppercase",
+            "text-letter-spacing": 0.04,
+            "text-size": ["interpolate", ["linear"], ["zoom"], 0, 11, 6, 16],
+            "text-max-width": 7,
+            "text-padding": 4,
+            "visibility": "none" if spec.labels == "none" else "visible",
+        },
+        "paint": {"text-color": INK, "text-halo-width": 1.6, **halo},
+    }
+    return [others, highlighted]
+
+
+def first_view(loaded: LoadedMap) -> Extent:
+    """The extent a web map opens on: every highlighted country (on a world map, centred on
+    them rather than on 0 degrees), else the map's extent."""
+    highlighted = loaded.highlighted_geometries()
+    if loaded.spec.extent == "world" and len(highlighted):
+        return fit_extent(highlighted)
+    return map_extent(loaded)
 
 
 def build_style(loaded: LoadedMap, out_dir: Path) -> None:
     """Write ``tiles.json`` (TileJSON 3.0.0) and ``style.json`` (MapLibre style v8)."""
-    meta = tileset_metadata(loaded.spec, map_extent(loaded))
-    write_json_atomic(out_dir / "tiles.json", tilejson(loaded.spec, meta))
-    write_json_atomic(out_dir / "style.json", maplibre_style(loaded.spec, meta))
+    spec = loaded.spec
+    meta = tileset_metadata(spec, map_extent(loaded))
+    description = map_description(spec, loaded.table, loaded.highlighting)
+    document = tilejson(spec, meta, description=description, view=first_view(loaded))
+    write_json_atomic(out_dir / "tiles.json", document)
+    write_json_atomic(out_dir / "style.json", maplibre_style(spec, meta))
