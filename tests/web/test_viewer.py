@@ -80,6 +80,7 @@ class ViewerRun:
     legend: list[str] = field(default_factory=list)
     attribution: str = ""
     pdf_href: str = ""
+    embed: str = ""
     boxes: dict[str, dict[str, float]] = field(default_factory=dict)
     view: dict[str, Any] = field(default_factory=dict)
 
@@ -212,6 +213,7 @@ def _view(
             legend=[text.strip() for text in page.locator(".legend li").all_inner_texts()],
             attribution=page.locator(".maplibregl-ctrl-attrib").inner_text(),
             pdf_href=page.evaluate("() => document.querySelector('a.button').href"),
+            embed=page.evaluate("() => document.getElementById('embed-code').value"),
             boxes=boxes,
             view=view,
         )
@@ -250,6 +252,8 @@ def _check(run: ViewerRun, page_url: str) -> None:
     assert run.legend == [group.label for group in SPEC.highlight]
     assert "Natural Earth" in run.attribution and SPEC.license_name in run.attribution
     assert not _overlap(run.boxes["panel"], run.boxes["map"])
+    page_address = page_url.split("?", maxsplit=1)[0]
+    assert f'<iframe src="{page_address}" title="' in run.embed  # for its own address
     origin = "{0.scheme}://{0.netloc}/".format(urlsplit(page_url))
     network = [url for url in run.requests if not url.startswith(("data:", "blob:"))]
     assert all(url.startswith(origin) for url in network), network  # nothing from elsewhere
