@@ -37,6 +37,11 @@ def source_file(wildcards):
     return map_spec(wildcards).source.local_path
 
 
+def overlay_files(wildcards):
+    """The map's overlay files: a changed one reruns what draws it (tiles, print sheets)."""
+    return [overlay.local_path for overlay in map_spec(wildcards).overlays]
+
+
 def pyramid_file(wildcards):
     """Generalized geometry: shared by every map with the same source and zoom range."""
     spec = map_spec(wildcards)

@@ -5,6 +5,7 @@
 rule print_sheet:
     input:
         source=source_file,
+        overlays=overlay_files,
     output:
         pdf=f"{OUT}/{{map}}/{{map}}.pdf",
         svg=f"{OUT}/{{map}}/{{map}}.svg",
@@ -27,6 +28,7 @@ rule print_sheet:
 rule print_cmyk:
     input:
         source=source_file,
+        overlays=overlay_files,
     output:
         pdf=f"{OUT}/{{map}}/{{map}}-print.pdf",
     log:

@@ -31,6 +31,7 @@ rule generalize:
 rule tile_part:
     input:
         source=source_file,
+        overlays=overlay_files,
         generalized=pyramid_file,
     output:
         temp(f"{OUT}/.parts/{{map}}/{{shard}}.part"),

@@ -164,8 +164,12 @@ def check_document(document: ConfigDocument) -> DocumentCheck:
 def _dates_to_text(data: dict[str, Any]) -> None:
     """YAML reads an unquoted ``date: 2026-11-27`` as a date; keep it as the text written."""
     for raw in data.get("maps", []) if isinstance(data.get("maps"), list) else []:
-        if isinstance(raw, dict) and isinstance(raw.get("date"), datetime.date):
-            raw["date"] = raw["date"].isoformat()
+        if not isinstance(raw, dict):
+            continue
+        overlays = raw.get("overlays")
+        for item in [raw, *(overlays if isinstance(overlays, list) else [])]:
+            if isinstance(item, dict) and isinstance(item.get("date"), datetime.date):
+                item["date"] = item["date"].isoformat()
 
 
 def _schema_message(error: jsonschema.ValidationError, data: dict[str, Any]) -> str:
@@ -200,6 +204,69 @@ def _description_message(value: Any, map_id: Any) -> str:
         f"{label}the description must be text (one paragraph of plain sentences), got {kind}: "
         f"{shown}; put it in quotes, or {unset}"
     )
+
+
+def _color_problem(
+    document: ConfigDocument, key: tuple[str | int, ...], label: str, value: Any
+) -> list[str]:
+    try:
+        normalize_color(value)
+    except ValueError as error:
+        return [f"{document.where(key)}: {label}: {error}"]
+    return []
+
+
+def _pattern_problems(
+    document: ConfigDocument, key: tuple[str | int, ...], label: str
+) -> list[str]:
+    """The stripe colour of an area's `pattern` (the schema checks the rest)."""
+    item = _item(document.data, key)
+    pattern = item.get("pattern") if isinstance(item, dict) else None
+    if isinstance(pattern, dict) and "color" in pattern:
+        return _color_problem(document, (*key, "pattern", "color"), label, pattern["color"])
+    return []
+
+
+def _marker_problems(document: ConfigDocument, key: tuple[str | int, ...], label: str) -> list[str]:
+    """Each marker's position on the globe and its colour."""
+    problems: list[str] = []
+    for position, marker in enumerate(_item(document.data, key)["markers"]):
+        item = (*key, "markers", position)
+        name = f"{label}, marker {marker['label']!r}"
+        for axis, limit in (("lon", 180.0), ("lat", 90.0)):
+            if not -limit <= marker[axis] <= limit:
+                problems.append(
+                    f"{document.where((*item, axis))}: {name}: {axis} {marker[axis]} is outside "
+                    f"-{limit:g}..{limit:g} degrees; give `lon` (east) and `lat` (north) in "
+                    "degrees, as in lon: 36.19, lat: 51.73"
+                )
+        problems += _color_problem(document, (*item, "color"), name, marker["color"])
+    return problems
+
+
+def _overlay_problems(
+    document: ConfigDocument, key: tuple[str | int, ...], label: str
+) -> list[str]:
+    """Each overlay's file (when it has a path), colours and pattern."""
+    problems: list[str] = []
+    for position, overlay in enumerate(_item(document.data, key)["overlays"]):
+        item = (*key, "overlays", position)
+        name = f"{label}, overlay {overlay['label']!r}"
+        path = overlay.get("path")
+        if path is not None and not Path(path).exists():
+            problems.append(
+                f"{document.where((*item, 'path'))}: {name}: no such file {path!r} "
+                f"(paths are relative to the working folder {Path.cwd()})"
+            )
+        problems += _color_problem(document, (*item, "color"), name, overlay["color"])
+        problems += _pattern_problems(document, item, name)
+    return problems
+
+
+def _item(data: Any, key: tuple[str | int, ...]) -> Any:
+    for part in key:
+        data = data[part]
+    return data
 
 
 def _semantic_problems(
@@ -252,6 +319,9 @@ def _semantic_problems(
                 problems.append(
                     f"{where((*key, 'highlight', group_position, 'color'))}: {label}: {error}"
                 )
+            problems += _pattern_problems(document, (*key, "highlight", group_position), label)
+        problems += _marker_problems(document, key, label)
+        problems += _overlay_problems(document, key, label)
         extent_problem = _check_extent(raw["extent"])
         if extent_problem:
             problems.append(f"{where((*key, 'extent'))}: {label}: extent {extent_problem}")

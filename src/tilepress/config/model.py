@@ -87,12 +87,72 @@ class SourceSpec:
 
 
 @dataclass(frozen=True)
+class Pattern:
+    """Stripes or dots over an area's colour (`pattern:` of a group or an overlay); sizes in pt
+    on an A4 sheet (scaled with the page) and in CSS pixels on screen."""
+
+    kind: str  # hatch (diagonal stripes), cross (crossed diagonals) or dots
+    color: str = "#ffffff"
+    width: float = 1.2  # of a stripe, or a dot's diameter
+    spacing: float = 5.0  # from one stripe or dot to the next
+
+    def image_id(self, background: str) -> str:
+        """The name of this pattern over ``background`` as a MapLibre image (the tiles'
+        ``pattern`` property), which says all it draws: the viewer makes the image from it.
+        ``tp-hatch-ffffff-1f5fbf-1.2-5``: kind, stripe colour, background, width, spacing."""
+        return (
+            f"tp-{self.kind}-{self.color.lstrip('#')}-{background.lstrip('#')}-"
+            f"{self.width:g}-{self.spacing:g}"
+        )
+
+
+@dataclass(frozen=True)
 class HighlightGroup:
-    """Countries drawn in one colour, with one legend entry."""
+    """Countries drawn in one colour (and a pattern, if any), with one legend entry."""
 
     label: str
     color: str
     countries: tuple[str, ...]
+    pattern: Pattern | None = None
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A place marked on the map: a symbol at ``lon``, ``lat`` and its label."""
+
+    label: str
+    lon: float
+    lat: float
+    symbol: str = "dot"  # dot, star, square or triangle
+    color: str = "#1a1a1a"
+    size: float = 6.0  # pt on an A4 sheet, CSS pixels on screen
+    anchor: str = "auto"  # auto, right, left, above or below the symbol
+    note: str | None = None  # what it means, for the legend
+
+
+@dataclass(frozen=True)
+class OverlaySpec:
+    """An area drawn over the countries from a polygon file, with its legend entry."""
+
+    label: str
+    path: str | None = None
+    url: str | None = None
+    sha256: str | None = None
+    layer: str | None = None
+    color: str = "#8c2d04"
+    pattern: Pattern | None = None
+    outline: str = "solid"  # solid or dashed
+    date: str | None = None
+
+    @property
+    def local_path(self) -> str:
+        """The file the workflow reads: the configured path, or the download target."""
+        if self.path is not None:
+            return self.path
+        if self.url is None or self.sha256 is None:
+            raise ConfigError([f"overlay {self.label!r} has neither `path` nor `url` and `sha256`"])
+        suffix = "".join(Path(self.url.split("?")[0]).suffixes[-2:]) or ".geojson"
+        return f"data/overlays/{self.sha256.lower()[:16]}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -144,6 +204,8 @@ class MapSpec:
     glyphs: str | None = None
     label_font: str = "Noto Sans Regular"
     print_options: PrintOptions = field(default_factory=PrintOptions)
+    markers: tuple[Marker, ...] = ()
+    overlays: tuple[OverlaySpec, ...] = ()
     shards: int | None = None  # bands per zoom above 5; None: derived from the zoom
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,11 +222,21 @@ def map_from_dict(data: Mapping[str, Any]) -> MapSpec:
     values["page"] = PageSpec(**values["page"])
     values["print_options"] = PrintOptions(**values.get("print_options", {}))
     values["highlight"] = tuple(
-        HighlightGroup(g["label"], g["color"], tuple(g["countries"])) for g in values["highlight"]
+        HighlightGroup(g["label"], g["color"], tuple(g["countries"]), _pattern(g.get("pattern")))
+        for g in values["highlight"]
+    )
+    values["markers"] = tuple(Marker(**marker) for marker in values.get("markers", ()))
+    values["overlays"] = tuple(
+        OverlaySpec(**{**overlay, "pattern": _pattern(overlay.get("pattern"))})
+        for overlay in values.get("overlays", ())
     )
     if isinstance(values["extent"], list):
         values["extent"] = tuple(values["extent"])
     return MapSpec(**values)
+
+
+def _pattern(data: Mapping[str, Any] | None) -> Pattern | None:
+    return None if data is None else Pattern(**data)
 
 
 @dataclass(frozen=True)

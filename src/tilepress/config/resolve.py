@@ -13,7 +13,10 @@ from tilepress.config.model import (
     LICENSES,
     HighlightGroup,
     MapSpec,
+    Marker,
+    OverlaySpec,
     PageSpec,
+    Pattern,
     PrintOptions,
     ProjectConfig,
     SourceSpec,
@@ -46,6 +49,48 @@ def _print_options(raw: Mapping[str, Any]) -> PrintOptions:
     )
 
 
+def _pattern(raw: str | Mapping[str, Any] | None) -> Pattern | None:
+    """`pattern:` (a name, or a mapping with the type) as a :class:`Pattern`."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        return Pattern(kind=raw)
+    defaults = Pattern(kind=raw["type"])
+    return Pattern(
+        kind=raw["type"],
+        color=normalize_color(raw["color"]) if "color" in raw else defaults.color,
+        width=float(raw.get("width", defaults.width)),
+        spacing=float(raw.get("spacing", defaults.spacing)),
+    )
+
+
+def _marker(raw: Mapping[str, Any]) -> Marker:
+    return Marker(
+        label=raw["label"].strip(),
+        lon=float(raw["lon"]),
+        lat=float(raw["lat"]),
+        symbol=raw["symbol"],
+        color=normalize_color(raw["color"]),
+        size=float(raw["size"]),
+        anchor=raw["anchor"],
+        note=" ".join(raw["note"].split()) if raw.get("note") else None,
+    )
+
+
+def _overlay(raw: Mapping[str, Any]) -> OverlaySpec:
+    return OverlaySpec(
+        label=raw["label"].strip(),
+        path=raw.get("path"),
+        url=raw.get("url"),
+        sha256=raw["sha256"].lower() if raw.get("sha256") else None,
+        layer=raw.get("layer"),
+        color=normalize_color(raw["color"]),
+        pattern=_pattern(raw.get("pattern")),
+        outline=raw["outline"],
+        date=str(raw["date"]) if raw.get("date") is not None else None,
+    )
+
+
 def build_project(data: dict[str, Any]) -> ProjectConfig:
     """The configuration ``data`` (checked, with the schema's defaults filled in) resolved:
     the embedded source and the configured ones, each map's values normalised."""
@@ -73,9 +118,12 @@ def build_project(data: dict[str, Any]) -> ProjectConfig:
                         label=group["label"],
                         color=normalize_color(group["color"]),
                         countries=tuple(group["countries"]),
+                        pattern=_pattern(group.get("pattern")),
                     )
                     for group in raw["highlight"]
                 ),
+                markers=tuple(_marker(marker) for marker in raw["markers"]),
+                overlays=tuple(_overlay(overlay) for overlay in raw["overlays"]),
                 source=sources[raw["source"]],
                 base_color=normalize_color(raw["base_color"]),
                 border_color=normalize_color(raw["border_color"]),
