@@ -20,6 +20,9 @@ from tilepress.config.model import (
     BUILTIN_SOURCE,
     BUILTIN_SOURCE_SHA256,
     LICENSES,
+    Marker,
+    OverlaySpec,
+    Pattern,
     ProjectConfig,
     SourceSpec,
     map_from_dict,
@@ -595,6 +598,140 @@ BAD_CASES = [
         for name, value in [("empty", "''"), ("blank", "'  '"), ("null", "")]
     ),
 ]
+
+
+STORY_CASES = [
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n"
+        + GOOD_GROUP
+        + "    markers:\n      - label: Far\n        lon: 200   # MARK\n        lat: 10\n",
+        "maps[0].markers[0].lon",
+        "map 'one', marker 'Far': lon 200 is outside -180..180 degrees; give `lon` (east)",
+        id="marker-lon",
+    ),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n"
+        + GOOD_GROUP
+        + "    markers:\n      - label: Pole\n        lon: 10\n        lat: -95.5   # MARK\n",
+        "maps[0].markers[0].lat",
+        "map 'one', marker 'Pole': lat -95.5 is outside -90..90 degrees",
+        id="marker-lat",
+    ),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n"
+        + GOOD_GROUP
+        + "    markers:\n      - label: K\n        lon: 1\n        lat: 2\n"
+        + "        symbol: circle   # MARK\n",
+        "maps[0].markers[0].symbol",
+        "'circle' is not one of ['dot', 'star', 'square', 'triangle']",
+        id="marker-symbol",
+    ),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n"
+        + GOOD_GROUP
+        + "    markers:\n      - label: K\n        lon: 1\n        lat: 2\n"
+        + "        color: notacolour   # MARK\n",
+        "maps[0].markers[0].color",
+        "map 'one', marker 'K': 'notacolour' is not a colour",
+        id="marker-colour",
+    ),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    highlight:\n      - label: A\n"
+        + "        color: red\n        countries: [UKR]\n        pattern: zigzag   # MARK\n",
+        "maps[0].highlight[0].pattern",
+        "'zigzag' is not valid",
+        id="pattern-name",
+    ),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n    highlight:\n      - label: A\n"
+        + "        color: red\n        countries: [UKR]\n        pattern:\n"
+        + "          type: hatch\n          color: nope   # MARK\n",
+        "maps[0].highlight[0].pattern.color",
+        "map 'one': 'nope' is not a colour",
+        id="pattern-colour",
+    ),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n"
+        + GOOD_GROUP
+        + "    overlays:\n      - label: Front\n        path: gone.geojson   # MARK\n",
+        "maps[0].overlays[0].path",
+        "map 'one', overlay 'Front': no such file 'gone.geojson'",
+        id="overlay-missing",
+    ),
+    pytest.param(
+        "maps:\n  - id: one\n    title: T\n"
+        + GOOD_GROUP
+        + "    overlays:\n      - label: Front   # MARK\n        url: https://x.org/a.geojson\n",
+        "maps[0].overlays[0]",
+        "an overlay needs either `path`, or `url` together with `sha256`",
+        id="overlay-url-without-sha",
+    ),
+]
+
+
+def test_markers_patterns_and_overlays_resolve_with_their_defaults(tmp_path: Path) -> None:
+    area = tmp_path / "area.geojson"
+    area.write_text('{"type": "FeatureCollection", "features": []}')
+    path = write(
+        tmp_path,
+        f"""
+        maps:
+          - id: story
+            title: Story
+            highlight:
+              - label: A
+                color: red
+                countries: [UKR]
+                pattern: hatch
+              - label: B
+                color: blue
+                countries: [RUS]
+                pattern: {{type: dots, color: "#000", width: 2, spacing: 8}}
+            markers:
+              - {{label: " Kursk ", lon: 36.19, lat: 51.73, note: "  captured\n  here "}}
+              - {{label: Kyiv, lon: 30.52, lat: 50.45, symbol: square, color: navy, size: 9,
+                  anchor: left}}
+            overlays:
+              - label: Front
+                path: {area}
+                pattern: cross
+                outline: dashed
+                date: 2026-11-20
+        """,
+    )
+    spec = load_config(path).maps[0]
+    hatch, dots = (group.pattern for group in spec.highlight)
+    assert hatch == Pattern("hatch") and hatch.image_id("#ff0000") == "tp-hatch-ffffff-ff0000-1.2-5"
+    assert dots == Pattern("dots", color="#000000", width=2.0, spacing=8.0)
+    kursk, kyiv = spec.markers
+    assert kursk == Marker("Kursk", 36.19, 51.73, note="captured here")
+    assert (kursk.symbol, kursk.color, kursk.size, kursk.anchor) == ("dot", "#1a1a1a", 6.0, "auto")
+    assert (kyiv.symbol, kyiv.color, kyiv.size, kyiv.anchor) == ("square", "#000080", 9.0, "left")
+    (front,) = spec.overlays
+    assert (front.label, front.path, front.pattern, front.outline, front.date) == (
+        "Front",
+        str(area),
+        Pattern("cross"),
+        "dashed",
+        "2026-11-20",
+    )  # an unquoted date stays the text written
+    assert front.color == "#8c2d04" and front.local_path == str(area)
+    assert map_from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    remote = OverlaySpec("R", url="https://example.org/front.geojson", sha256="AB" * 32)
+    assert remote.local_path == "data/overlays/abababababababab.geojson"
+
+
+@pytest.mark.parametrize(("text", "key_path", "message"), STORY_CASES)
+def test_bad_story_marks_name_file_line_map_and_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, key_path: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, text)
+    problems = problems_of(path, countries=False)
+    assert len(problems) == 1, problems
+    prefix = f"{path}:{line_of(path, '# MARK')}: {key_path}: "
+    assert problems[0].startswith(prefix), problems[0]
+    assert message in problems[0]
 
 
 @pytest.mark.parametrize(("text", "key_path", "message"), BAD_CASES)

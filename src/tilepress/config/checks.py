@@ -177,7 +177,8 @@ def _schema_message(error: jsonschema.ValidationError, data: dict[str, Any]) -> 
     if len(path) == 3 and path[0] == "maps" and path[2] == "description":
         return _description_message(error.instance, data["maps"][path[1]].get("id"))
     if error.validator == "oneOf" and "path" in str(error.schema):
-        return "a source needs either `path`, or `url` together with `sha256`"
+        what = "an overlay" if "overlays" in path else "a source"
+        return f"{what} needs either `path`, or `url` together with `sha256`"
     if error.validator == "pattern" and error.absolute_path and error.absolute_path[-1] == "id":
         return f"{error.instance!r} is not a slug: use lowercase letters, digits, '-' and '_'"
     return str(error.message)
