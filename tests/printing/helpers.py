@@ -17,7 +17,8 @@ from tests.support.servers import in_ci
 from tilepress.config.model import MapSpec
 from tilepress.printing.sheet import PrintReport
 
-KYIV = (30.52, 50.45)
+KYIV = (30.52, 50.45)  # a marker of the reference map (a square)
+WESTERN_UKRAINE = (26.0, 49.5)  # Ukraine, away from its label and markers
 MID_ATLANTIC = (-35.0, 15.0)
 NANUM = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
 MM = 72 / 25.4
@@ -115,3 +116,66 @@ def all_fonts_embedded(pdf: Path) -> list[str]:
         assert flags is not None and flags.group(1) == "yes" and flags.group(2) == "yes", row
         names.append(row.split()[0])
     return names
+
+
+@dataclasses.dataclass
+class Render:
+    """Page 1 of a PDF rendered by pdfium: pixels, and page points to pixels."""
+
+    image: Any  # (rows, columns, 3) uint8
+    scale: float  # pixels per point
+    height: float  # the page's height, pt
+
+    def at(self, x: float, y: float) -> tuple[int, ...]:
+        """The pixel at a page point (pt from the lower left corner)."""
+        row, column = int((self.height - y) * self.scale), int(x * self.scale)
+        return tuple(int(v) for v in self.image[row, column])
+
+    def row(self, x0: float, x1: float, y: float) -> list[tuple[int, ...]]:
+        """The pixels along a horizontal line of the page, from x0 to x1 (pt)."""
+        row = int((self.height - y) * self.scale)
+        columns = range(int(x0 * self.scale), int(x1 * self.scale))
+        return [tuple(int(v) for v in self.image[row, c]) for c in columns]
+
+    def box(self, box: tuple[float, float, float, float]) -> Any:
+        """The pixels inside a page box (x0, y0, x1, y1 in pt), as an (n, 3) array."""
+        x0, y0, x1, y1 = box
+        rows = slice(int((self.height - y1) * self.scale) + 1, int((self.height - y0) * self.scale))
+        columns = slice(int(x0 * self.scale) + 1, int(x1 * self.scale))
+        return self.image[rows, columns].reshape(-1, 3)
+
+
+def render(pdf: Path, scale: float = 4.0) -> Render:
+    """Render page 1 of ``pdf`` with pdfium at ``scale`` pixels per point."""
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(pdf))
+    try:
+        page = document[0]
+        height = float(page.get_size()[1])
+        image = np.asarray(page.render(scale=scale).to_pil().convert("RGB"))
+    finally:
+        document.close()
+    return Render(image, scale, height)
+
+
+def alternations(
+    pixels: list[tuple[int, ...]], first: str, second: str, tolerance: int = 40
+) -> int:
+    """How often a line of pixels changes between ``first`` and ``second`` (anti-aliased
+    pixels between them, close to neither, are skipped)."""
+    kinds = []
+    for pixel in pixels:
+        kind = 1 if close(pixel, first, tolerance) else 2 if close(pixel, second, tolerance) else 0
+        if kind and (not kinds or kinds[-1] != kind):
+            kinds.append(kind)
+    return len(kinds) - 1 if kinds else 0
+
+
+def holds(pixels: Any, color: str, tolerance: int = 40) -> bool:
+    """Whether an (n, 3) array of pixels has one close to ``color``."""
+    import numpy as np
+
+    target = np.array(hex_to_rgb(color))
+    return bool((np.abs(pixels.astype(int) - target).max(axis=1) <= tolerance).any())

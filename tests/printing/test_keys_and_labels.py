@@ -20,6 +20,7 @@ from tilepress.config.model import HighlightGroup, MapSpec, PageSpec, PrintOptio
 from tilepress.printing.sheet import build_print_sheet
 from tilepress.sources.highlights import resolve_highlights
 from tilepress.sources.table import CountryTable
+from tilepress.sources.unclaimed import UNCLAIMED_COLOR
 
 
 def test_labels_all_never_collide(spec: MapSpec, build: Any) -> None:
@@ -139,14 +140,19 @@ def test_regional_map_has_a_true_scale_bar(spec: MapSpec, build: Any) -> None:
     assert world.scale is None
 
 
-def test_portrait_world_map_keeps_the_legend_below_the_frame(spec: MapSpec, build: Any) -> None:
+def test_portrait_world_map_keeps_the_legend_below_the_frame(
+    spec: MapSpec, build: Any, table: CountryTable
+) -> None:
     built = build(dataclasses.replace(spec, page=PageSpec("A3", "portrait")))
     x0, y0, _x1, _y1 = built.report.frame
     with pdfplumber.open(built.pdf) as pdf:
         page = pdf.pages[0]
         swatches = legend_swatches(page)
     colours = {tuple(round(c * 255) for c in r["non_stroking_color"]) for r in swatches}
-    assert colours == {hex_to_rgb(g.color) for g in spec.highlight}
+    wanted = {hex_to_rgb(g.color) for g in spec.highlight}
+    if getattr(table, "unclaimed", 0):  # land no country holds is in view on a world map
+        wanted.add(hex_to_rgb(UNCLAIMED_COLOR))
+    assert colours == wanted
     for swatch in swatches:
         assert swatch["y1"] < y0  # PDF coordinates: under the frame
         assert swatch["x0"] == pytest.approx(x0, abs=0.5)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import gc
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.printing.helpers import KYIV, MID_ATLANTIC, Built, close, pdf_boxes
+from tests.printing.helpers import KYIV, MID_ATLANTIC, WESTERN_UKRAINE, Built, close, pdf_boxes
 from tests.sources.test_description import REFERENCE_TEXT
 from tilepress.config.model import MapSpec
 from tilepress.printing.sheet import build_print_sheet, credit_line, render_preview
@@ -68,7 +69,8 @@ def test_preview_png(reference: Built, tmp_path: Path) -> None:
         x, y = reference.report.page_point(lon, lat)
         return tuple(rgb.getpixel((int(x * 110 / 72), int((height - y) * 110 / 72))))
 
-    assert close(pixel(*KYIV), reference.spec.highlight[0].color)
+    assert close(pixel(*WESTERN_UKRAINE), reference.spec.highlight[0].color)
+    assert close(pixel(*KYIV), reference.spec.markers[1].color, tolerance=12)  # its square
     assert close(pixel(*MID_ATLANTIC), reference.spec.ocean_color)
     again = tmp_path / "again.png"
     render_preview(reference.pdf, again, dpi=110)
@@ -95,3 +97,42 @@ def test_step_print_writes_pdf_and_svg(spec: MapSpec, tmp_path: Path) -> None:
     assert (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF")
     assert b"<svg" in (tmp_path / "a.svg").read_bytes()[:200]
     assert "TrimBox" in pdf_boxes(tmp_path / "a.pdf")
+
+
+def test_step_print_draws_the_overlays(spec: MapSpec, tmp_path: Path) -> None:
+    """`tilepress step print` reads the map's overlay files and draws them (PDF and SVG); a
+    missing file stops it with the overlay named."""
+    import dataclasses
+    import json
+
+    import pdfplumber
+    from click.testing import CliRunner
+
+    from tilepress.cli.commands import main
+    from tilepress.config.model import OverlaySpec
+
+    area = tmp_path / "area.geojson"
+    ring = [[30.0, 46.0], [36.0, 46.0], [36.0, 50.0], [30.0, 50.0], [30.0, 46.0]]
+    area.write_text(json.dumps({"type": "Polygon", "coordinates": [ring]}))
+    overlay = OverlaySpec("Front line area", path=str(area), date="2026-11-20")
+    variant = dataclasses.replace(spec, overlays=(overlay,))
+
+    def run(spec_json: str) -> Any:
+        return CliRunner().invoke(
+            main,
+            [
+                "step", "print", "--spec", spec_json, "--out", str(tmp_path / "o.pdf"),
+                "--svg", str(tmp_path / "o.svg"),
+            ],
+        )  # fmt: skip
+
+    result = run(json.dumps(variant.to_dict()))
+    assert result.exit_code == 0, result.output
+    with pdfplumber.open(tmp_path / "o.pdf") as pdf:
+        text = " ".join(pdf.pages[0].dedupe_chars().extract_text().split())
+    assert "Front line area, as of 2026-11-20" in text
+    assert b'<path id="overlay-0"' in (tmp_path / "o.svg").read_bytes()
+    area.unlink()
+    result = run(json.dumps(variant.to_dict()))
+    assert result.exit_code == 1
+    assert "no such overlay file" in result.output and "Front line area" in result.output

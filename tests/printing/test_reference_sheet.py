@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pdfplumber
 import pypdf
 import pytest
 from PIL import Image
@@ -25,6 +26,7 @@ from tilepress.printing.flate import FLATE_LEVEL, PARALLEL_FLATE_MIN, plain_flat
 from tilepress.printing.sheet import build_print_sheet, plan_print_sheet
 from tilepress.sources.highlights import resolve_highlights
 from tilepress.sources.table import CountryTable
+from tilepress.sources.unclaimed import UNCLAIMED_COLOR, UNCLAIMED_LEGEND
 
 
 def test_report_describes_the_sheet(reference: Built) -> None:
@@ -57,6 +59,8 @@ def test_text_is_extractable(reference: Built, page: Any) -> None:
     assert "Equal Earth projection" in text
     assert "2026-11-27" in text
     assert "UKRAINE" in text and "NORTH KOREA" in text
+    for marker in spec.markers:  # the labels on the map, the notes in the legend
+        assert marker.label in text and marker.note is not None and marker.note in text
 
 
 def test_fonts_are_embedded_and_no_helvetica(reference: Built) -> None:
@@ -177,10 +181,16 @@ def test_line_widths_are_printable(page: Any) -> None:
         assert item["linewidth"] >= 0.25
 
 
-def test_legend_swatches_are_exactly_the_group_colours(reference: Built, page: Any) -> None:
+def test_legend_swatches_are_exactly_the_group_colours(
+    reference: Built, page: Any, table: CountryTable
+) -> None:
+    """The groups' colours, and that of land no country holds once the source has such rows
+    (Abyei is in view on the world map); the markers' symbols are paths, not swatches."""
     swatches = legend_swatches(page)
     colours = {tuple(round(c * 255) for c in r["non_stroking_color"]) for r in swatches}
     wanted = {hex_to_rgb(group.color) for group in reference.spec.highlight}
+    if getattr(table, "unclaimed", 0):
+        wanted.add(hex_to_rgb(UNCLAIMED_COLOR))
     assert colours == wanted
     x0, y0, x1, y1 = reference.report.frame
     for swatch in swatches:  # the legend sits in the map frame
@@ -209,3 +219,51 @@ def test_a_sheet_planned_before_reading_is_the_same_sheet(
         )
     with pytest.raises(ValueError, match="auto"):
         plan_print_sheet(dataclasses.replace(spec, extent="auto"))
+
+
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+def test_the_legend_with_the_markers_fits_on_a4(
+    spec: MapSpec, build: Any, table: CountryTable, orientation: str
+) -> None:
+    """Every legend text (groups, the markers' notes, land no country holds) inside the
+    legend's box, the box inside the frame (landscape) or between the frame and the credit
+    (portrait), and both markers drawn."""
+    built = build(dataclasses.replace(spec, page=PageSpec("A4", orientation)))
+    assert built.report.markers == ["Kursk", "Kyiv"]
+    assert not [w for w in built.report.warnings if "legend" in w or "marker" in w]
+    x0, y0, x1, y1 = built.report.frame
+    with pdfplumber.open(built.pdf) as pdf:
+        page = pdf.pages[0]
+        height = float(page.height)
+        lines = page.dedupe_chars().extract_text_lines()
+        boxes = [
+            r
+            for r in page.rects
+            if r["stroke"] and r["fill"] and r["non_stroking_color"] in ((1,), (1, 1, 1))
+        ]
+    texts = [g.label for g in spec.highlight] + [m.note or "" for m in spec.markers]
+    if getattr(table, "unclaimed", 0):
+        texts.append(UNCLAIMED_LEGEND)
+    words = {word for text in texts for word in text.split()}
+    legend = [  # regular 8.5 pt (the country labels are bold)
+        line
+        for line in lines
+        if line["chars"][0]["size"] == pytest.approx(8.5, abs=0.05)
+        and "Bold" not in line["chars"][0]["fontname"]
+    ]
+    assert words <= {word for line in legend for word in line["text"].split()}
+    if orientation == "landscape":
+        (box,) = [b for b in boxes if x0 < b["x0"] and b["x1"] < x1 and b["width"] > 100]
+        for line in legend:
+            assert box["x0"] < line["x0"] and line["x1"] < box["x1"], line["text"]
+            assert box["top"] < line["top"] and line["bottom"] < box["bottom"], line["text"]
+    else:
+        credit_top = min(
+            line["top"]
+            for line in lines
+            if line["chars"][0]["size"] < 7 and line["top"] > height - y0
+        )
+        for line in legend:
+            assert height - y0 < line["top"] and line["bottom"] < credit_top, line["text"]
+            assert x0 <= line["x0"] and line["x1"] < x1, line["text"]
+    del y1

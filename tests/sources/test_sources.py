@@ -26,6 +26,7 @@ from tilepress.sources.highlights import (
 )
 from tilepress.sources.repair import repair, snap_to_antimeridian, split_touching_rings
 from tilepress.sources.table import CountryTable, read_countries
+from tilepress.sources.unclaimed import UNCLAIMED_COLOR
 
 DATA = NATURAL_EARTH_ZIP
 WRONG_SHA = "0" * 64
@@ -78,9 +79,10 @@ def test_embedded_data_checksum() -> None:
 
 def test_embedded_data_is_read_whole_and_clean(natural_earth: CountryTable) -> None:
     table = natural_earth
-    assert len(table) == 250
-    assert len(table.codes) == len(table.names) == 250
-    assert len(set(table.codes)) == 250
+    assert len(table) == 254  # the 250 countries, and 4 pieces of land no country holds
+    assert table.country_rows == range(250) and table.unclaimed == 4
+    assert len(table.codes) == len(table.names) == 254
+    assert len(set(table.codes[:250])) == 250
     assert shapely.is_valid(table.geometries).all()
     assert set(shapely.get_type_id(table.geometries)) <= {
         shapely.GeometryType.POLYGON,
@@ -94,7 +96,7 @@ def test_embedded_data_is_read_whole_and_clean(natural_earth: CountryTable) -> N
     # attributes: NAME_xx fields come through decoded as UTF-8
     row = table.lookup("DEU")[0]
     assert table.field("NAME_DE")[row] == "Deutschland"
-    assert table.field("NO_SUCH_FIELD") == [None] * 250
+    assert table.field("NO_SUCH_FIELD") == [None] * 254
 
 
 @pytest.mark.parametrize(
@@ -560,14 +562,15 @@ def test_resolve_highlights_and_fill_colors(natural_earth: CountryTable) -> None
     )
     highlighting = resolve_highlights(spec, natural_earth)
     colors = fill_colors(spec, natural_earth, highlighting)
-    assert len(colors) == 250
-    by_code = dict(zip(natural_earth.codes, colors, strict=True))
+    assert len(colors) == 254
+    assert colors[250:] == [UNCLAIMED_COLOR] * 4  # land no country holds
+    by_code = dict(zip(natural_earth.codes[:250], colors[:250], strict=True))
     assert by_code["UKR"] == "#1f5fbf"
     assert by_code["RUS"] == "#d62828"
     assert by_code["PRK"] == "#f28e1c"
     assert by_code["DEU"] == spec.base_color == "#e6e3dc"
     assert by_code["KOR"] == "#e6e3dc"
-    assert sum(c != spec.base_color for c in colors) == 3
+    assert sum(c != spec.base_color for c in colors[:250]) == 3
 
 
 def test_resolve_highlights_unknown_country_stops_with_suggestions(
@@ -644,7 +647,7 @@ def test_reading_ahead_gives_what_reading_gives() -> None:
         "started": True,
         "delivered": True,
         "same": True,
-        "rows": len(table),
+        "rows": len(table.country_rows),  # the source's rows; the unclaimed come after
         "fields": len(used),
     }
 

@@ -14,6 +14,8 @@ import shapely
 
 from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID
 from tests.support.commands import file_digests
+from tests.support.mvt import decode
+from tests.tiles.test_marks import write_overlays
 from tilepress.errors import TilingError
 from tilepress.geometry.rings import Rings
 from tilepress.outputs import part_files
@@ -246,12 +248,15 @@ def test_a_merge_needs_every_row_once_with_the_same_settings(tmp_path: Path) -> 
 
 @pytest.fixture(scope="module")
 def small_map(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoadedMap, Path]:
-    """The reference map at zooms 0-3, with its generalized pyramid."""
+    """The reference map at zooms 0-3 (with its markers, and two overlays), with its
+    generalized pyramid."""
     spec = dataclasses.replace(
         load_config(REFERENCE_CONFIG).map(REFERENCE_ID),
         min_zoom=ZOOMS.start,
         max_zoom=ZOOMS.stop - 1,
+        overlays=write_overlays(tmp_path_factory.mktemp("overlays")),
     )
+    assert spec.markers
     pyramid = tmp_path_factory.mktemp("pyramid") / "z0-3.pyramid"
     build_pyramid(spec.source, ZOOMS, pyramid)
     return load_map(spec), pyramid
@@ -274,6 +279,10 @@ def test_sharded_parts_merge_to_the_unsharded_build(
     assert files == file_digests(tmp_path / "unsharded")
     assert {"tiles-report.json", f"{REFERENCE_ID}.mbtiles", f"{REFERENCE_ID}.pmtiles"} <= set(files)
     assert sum(1 for name in files if name.endswith(".pbf")) == unsharded["tiles"]
+    layers = {
+        name for p in (tmp_path / "sharded").rglob("*.pbf") for name in decode(p.read_bytes())
+    }
+    assert {"overlays", "markers"} <= layers  # the story marks are in what is compared
     with sqlite3.connect(tmp_path / "sharded" / f"{REFERENCE_ID}.mbtiles") as connection:
         (meta,) = connection.execute("SELECT value FROM metadata WHERE name = 'json'").fetchone()
     assert json.loads(meta)["tilepress_stats"] == unsharded["zooms"]
@@ -296,7 +305,7 @@ def test_a_part_of_other_settings_is_not_merged(
     recoloured = dataclasses.replace(loaded.spec, base_color="#000000")
     assert map_digest(recoloured) != map_digest(loaded.spec)
     assert map_digest(dataclasses.replace(loaded.spec, shards=9)) == map_digest(loaded.spec)
-    other = LoadedMap(recoloured, loaded.table, loaded.highlighting)
+    other = LoadedMap(recoloured, loaded.table, loaded.highlighting, loaded.overlays)
     with pytest.raises(TilingError, match="other settings"):
         merge_tiles(other, [part], tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

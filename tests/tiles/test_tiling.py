@@ -59,7 +59,7 @@ def tiles(reference_dist: Path) -> dict[tuple[int, int, int], bytes]:
     return all_tiles(reference_dist)
 
 
-GEOMETRY_TYPE = {"countries": 3, "boundaries": 2, "labels": 1}
+GEOMETRY_TYPE = {"countries": 3, "boundaries": 2, "overlays": 3, "labels": 1, "markers": 1}
 
 
 @pytest.mark.e2e
@@ -73,7 +73,7 @@ def test_every_tile_is_valid_mvt_21(tiles: dict[tuple[int, int, int], bytes]) ->
         for name, features in layers:
             for geom_type, parts in features:
                 assert geom_type == GEOMETRY_TYPE[name], (key, name)
-                if name == "labels":
+                if name in ("labels", "markers"):
                     [[(x, y)]] = parts  # one point
                     assert 0 <= x <= EXTENT and 0 <= y <= EXTENT, key  # only in its own tile
                     continue

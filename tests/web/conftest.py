@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.web.browser import launch_browser
 from tests.web.http_helpers import TestClient
 from tests.web.sample_dist import PUBLIC_URL, build_dist
 from tilepress.web.app import TilepressApp, create_app
@@ -26,3 +28,9 @@ def app(dist: Path) -> TilepressApp:
 def client(app: TilepressApp) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (`tests.web.browser`), for the tests of one module."""
+    yield from launch_browser()

@@ -266,7 +266,8 @@ def reference() -> LoadedMap:
 
 def test_reference_map(reference: LoadedMap, tmp_path: Path) -> None:
     texts = label_texts(reference)
-    assert texts == {BOLD_STACK: "North Korea\nRussia\nUkraine", REGULAR_STACK: ""}
+    # the highlighted names in bold, the markers' labels in regular
+    assert texts == {BOLD_STACK: "North Korea\nRussia\nUkraine", REGULAR_STACK: "Kursk\nKyiv"}
     stacks = map_glyph_stacks(reference.spec)
     assert stacks == {REGULAR_STACK: [REGULAR], BOLD_STACK: [BOLD]}
     report = build_map_glyphs(reference, tmp_path / "glyphs")
@@ -276,8 +277,11 @@ def test_reference_map(reference: LoadedMap, tmp_path: Path) -> None:
     assert set(map(ord, "NORTH KOREA RUSSIA UKRAINE")) <= set(bold)
     everyone = label_texts(dataclasses.replace(reference, spec=_with(reference, labels="all")))
     assert "France" in everyone[REGULAR_STACK]
+    assert everyone[REGULAR_STACK].endswith("\nKursk\nKyiv")
     nothing = label_texts(dataclasses.replace(reference, spec=_with(reference, labels="none")))
-    assert nothing == {BOLD_STACK: "", REGULAR_STACK: ""}
+    assert nothing == {BOLD_STACK: "", REGULAR_STACK: "Kursk\nKyiv"}  # markers keep theirs
+    bare = label_texts(dataclasses.replace(reference, spec=_with(reference, markers=())))
+    assert bare == {BOLD_STACK: "North Korea\nRussia\nUkraine", REGULAR_STACK: ""}
 
 
 def _with(loaded: LoadedMap, **changes: Any) -> Any:

@@ -14,6 +14,8 @@ from tests.conftest import REPO
 from tests.support.servers import require_tool
 from tests.web.http_helpers import GZIP, IDENTITY, TestClient, raw_body
 from tests.web.sample_dist import AUTHOR, LEGEND, SAFE_ATTRIBUTION, TITLE
+from tilepress.web.marks import MARKER_IMAGE_SIZE
+from tilepress.web.pages import legend_html, plain_text
 
 
 def _data_block(page: str) -> dict[str, Any]:
@@ -173,3 +175,141 @@ def test_vendored_pmtiles_js(client: TestClient) -> None:
     assert re.search(r'<script src="\.\./static/pmtiles\.js\?v=[0-9a-f]+"></script>', page)
     assert 'href="./?source=pmtiles"' in page
     assert _data_block(page)["links"]["pmtiles"] == "demo.pmtiles"
+
+
+# --------------------------------------------------------------------------- story marks
+
+MARKS_LEGEND: list[Any] = [
+    {"kind": "group", "label": "Ukraine", "color": "#1f5fbf",
+     "pattern": {"kind": "hatch", "color": "#ffffff", "width": 2.0, "spacing": 8.0}},
+    {"kind": "group", "label": "Dotted <i>", "color": "#f28e1c",
+     "pattern": {"kind": "dots", "color": "#1a1a1a", "width": 1.5, "spacing": 4}},
+    {"kind": "overlay", "label": "Occupied & held", "color": "#8c2d04", "outline": "dashed",
+     "outline_color": "#541b02", "date": "2026-11-20",
+     "pattern": {"kind": "cross", "color": "#ffd700", "width": 1.2, "spacing": 5.0}},
+    {"kind": "overlay", "label": "Claimed", "color": "#2a9d8f", "outline": "solid",
+     "outline_color": "#195e56"},
+    {"kind": "marker", "label": "Kursk", "color": "#1a1a1a", "symbol": "star",
+     "note": "Kursk region: soldiers captured"},
+    {"kind": "marker", "label": "Kyiv", "color": "#d62828", "symbol": "square",
+     "note": "where <script>they</script> are held"},
+    {"kind": "unclaimed", "label": "No country / disputed", "color": "#efece5",
+     "pattern": {"kind": "hatch", "color": "#a8a293", "width": 0.5, "spacing": 3.0}},
+    {"kind": "group", "label": "Hostile", "color": "red;x", "pattern": {
+        "kind": 'stripes"><script>', "color": "url(javascript:x)", "width": '9"', "spacing": -1}},
+    {"kind": "marker", "label": "Odd", "color": "#123456", "symbol": "<svg onload=x>",
+     "note": "fine"},
+    {"kind": "overlay", "label": "Bad sizes", "color": "#000000", "outline_color": "red;x",
+     "pattern": {"kind": "hatch", "color": "#ffffff", "width": True, "spacing": 1e9}},
+]  # fmt: skip
+
+
+def test_the_legend_shows_patterns_overlays_markers_and_land_no_country_holds() -> None:
+    html_text = legend_html(MARKS_LEGEND)
+    items = re.findall(r"<li[^>]*>.*?</li>", html_text)
+    assert len(items) == len(MARKS_LEGEND)
+    texts = [
+        re.sub(r"<svg.*?</svg>|<span class=\"swatch\"[^>]*></span>", "", item) for item in items
+    ]
+    assert [plain_text(text) for text in texts] == [
+        "Ukraine",
+        "Dotted &lt;i&gt;",
+        "Occupied &amp; held, as of 2026-11-20",
+        "Claimed",
+        "Kursk region: soldiers captured",  # the note starts with the label: alone
+        "Kyiv: where &lt;script&gt;they&lt;/script&gt; are held",
+        "No country / disputed",
+        "Hostile",
+        "Odd: fine",
+        "Bad sizes",
+    ]
+    hatch, dots, occupied, claimed, kursk, kyiv, unclaimed, hostile, odd, bad = items
+    # a pattern's swatch: its stripes turned 45 degrees over the colour, as in the viewer
+    assert '<svg class="swatch" width="14" height="9"' in hatch
+    assert (
+        '<pattern id="tp-legend-0" patternUnits="userSpaceOnUse" width="8" height="8" '
+        'patternTransform="rotate(45)"><rect width="8" height="8" fill="#1f5fbf"/>'
+        '<rect x="3" width="2" height="8" fill="#ffffff"/></pattern>'
+    ) in hatch
+    assert 'fill="url(#tp-legend-0)"' in hatch
+    assert '<circle cx="2" cy="2" r="0.75" fill="#1a1a1a"/>' in dots and "rotate" not in dots
+    # an overlay's: its pattern (crossed here), and its outline a shade darker, dashed or not
+    assert occupied.count("<rect x=") + occupied.count("<rect y=") == 3  # tile + two stripes
+    assert 'stroke="#541b02" stroke-width="1.5" stroke-dasharray="3 2"' in occupied
+    assert 'fill="#2a9d8f" stroke="#195e56" stroke-width="1.5"/>' in claimed
+    assert "stroke-dasharray" not in claimed
+    # a marker's: its symbol in its colour
+    assert '<svg class="symbol"' in kursk and '<g fill="#1a1a1a"' in kursk
+    assert "<polygon points=" in kursk and '<rect x="-5" y="-5"' in kyiv
+    assert '<pattern id="tp-legend-6"' in unclaimed and 'fill="#a8a293"' in unclaimed
+    # nothing from the data reaches the markup unchecked
+    assert "<script" not in html_text and "javascript" not in html_text
+    assert "red;x" not in html_text and "onload" not in html_text
+    assert '<span class="swatch" style="background:#c8c8c8"></span>' in hostile  # no pattern
+    assert '<circle r="5"/>' in odd  # an unknown symbol is a dot
+    assert 'width="5" height="5"' in bad and 'stroke="#333333"' in bad  # default sizes
+    assert legend_html([{"label": "Old", "color": "#0057b7"}]) == (
+        '<li class="group"><span class="swatch" style="background:#0057b7"></span>'
+        "<span>Old</span></li>"
+    )  # an entry of an older TileJSON, without a kind
+
+
+_IMAGES_CHECK = """
+const assert = require("node:assert");
+%s
+// a hatch: a whole number of pixels per period, the same on both sides of every edge
+const hatch = patternImage(PATTERN_ID.exec("tp-hatch-ffffff-1f5fbf-2-8"), 1);
+assert.strictEqual(hatch.image.width, 11);
+assert.deepStrictEqual(hatch.options, { pixelRatio: 1 });
+const px = (image, x, y) => Array.from(image.image.data.slice((y * image.image.width + x) * 4,
+  (y * image.image.width + x) * 4 + 4));
+const colors = new Set();
+for (let y = 0; y < 11; y++) {
+  for (let x = 0; x < 11; x++) { colors.add(px(hatch, x, y).join(",")); }
+}
+assert(colors.has("255,255,255,255") && colors.has("31,95,191,255"), [...colors].join(" "));
+// along a row, stripe and fill alternate; the stripes are "/" (x + y constant)
+assert.deepStrictEqual(px(hatch, 0, 10), px(hatch, 10, 0));
+const sharp = patternImage(PATTERN_ID.exec("tp-hatch-ffffff-1f5fbf-2-8"), 2);
+assert.strictEqual(sharp.image.width, 23);
+assert.deepStrictEqual(sharp.options, { pixelRatio: 2 });
+const cross = patternImage(PATTERN_ID.exec("tp-cross-ffffff-d62828-1.5-6"), 1);
+assert.deepStrictEqual(px(cross, 0, 0), px(cross, 0, cross.image.width - 1));
+const dots = patternImage(PATTERN_ID.exec("tp-dots-1a1a1a-f28e1c-3-6"), 1);
+assert.strictEqual(dots.image.width, 6);
+assert.deepStrictEqual(px(dots, 3, 3), [26, 26, 26, 255]);
+assert.deepStrictEqual(px(dots, 0, 0), [242, 142, 28, 255]);
+assert.strictEqual(PATTERN_ID.exec("tp-hatch-ffffff-1f5fbf-1e-05-5")[4], "1e-05");
+assert.strictEqual(PATTERN_ID.exec("tp-zigzag-ffffff-1f5fbf-2-8"), null);
+assert.strictEqual(PATTERN_ID.exec("tp-hatch-fff-1f5fbf-2-8"), null);
+// markers: white shapes as distance fields, the edge at alpha 0.75
+for (const symbol of ["dot", "square", "triangle", "star"]) {
+  const marker = markerImage(symbol);
+  assert.deepStrictEqual(marker.options, { sdf: true, pixelRatio: 1 });
+  assert.strictEqual(marker.image.width, 40);
+  assert.deepStrictEqual(px(marker, 20, 20), [255, 255, 255, 255], symbol);
+  assert.strictEqual(px(marker, 0, 0)[3], 0, symbol);
+}
+const dot = markerImage("dot");
+assert(Math.abs(px(dot, 31, 20)[3] - 191) < 20, px(dot, 31, 20));  // 0.5 px inside the edge
+assert.deepStrictEqual(markerImage("star").image.data, markerImage("star").image.data);
+assert.strictEqual(MARKER_ID.exec("tp-marker-circle"), null);
+"""
+
+
+def test_the_viewer_draws_patterns_and_marker_symbols_itself(
+    client: TestClient, tmp_path: Path
+) -> None:
+    page = client.get("/demo/").text
+    (script,) = re.findall(r'<script type="module">(.*?)</script>', page, re.S)
+    assert "map.setMissingStyleImageResolver(" in script  # asked for, and waited for
+    assert 'map.on("styleimagemissing"' in script  # MapLibre without a resolver
+    assert "drawImages(map);" in script
+    assert f"const MARKER_SIZE = {MARKER_IMAGE_SIZE};" in script  # what the style scales
+    start = script.index("const NUMBER = ")
+    code = script[start : script.index("function drawImages(map)")]
+    check = tmp_path / "images.cjs"
+    check.write_text(_IMAGES_CHECK % code)
+    node = require_tool("node")
+    result = subprocess.run([node, str(check)], check=False, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

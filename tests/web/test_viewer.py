@@ -9,7 +9,6 @@ browser, nginx or Playwright fails these tests instead of skipping them.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import textwrap
@@ -24,25 +23,22 @@ import pytest
 
 from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID
 from tests.support.commands import run_workflow
-from tests.support.servers import require_module, require_tool, running_nginx, running_tilepress
+from tests.support.servers import require_tool, running_nginx, running_tilepress
+from tests.web.browser import (
+    DESKTOP,
+    MARKER_LAYERS,
+    TIMEOUT_MS,
+    hide_symbols,
+    keep_screenshot,
+    read_pixels,
+    wait_idle,
+)
 from tilepress.project import load_config
 from tilepress.sources.files import map_fields
 from tilepress.sources.table import read_countries
 
 pytestmark = pytest.mark.e2e  # every test here views a build of the workflow
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--ignore-gpu-blocklist",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
 OVERVIEW = {"center": [82.0, 48.0], "zoom": 2.5}
 """A view of the 1,080 pixels the map has beside its caption with every city and sea below."""
@@ -50,11 +46,15 @@ CITIES = {"Ukraine": (30.5234, 50.4501), "Russia": (37.6173, 55.7558),
           "North Korea": (125.7625, 39.0392)}  # fmt: skip
 """A point inside each highlighted country: Kyiv, Moscow, Pyongyang."""
 SEA = {"Black Sea": (34.0, 43.3), "Sea of Japan": (134.0, 40.0), "Caspian Sea": (50.5, 41.5)}
-TIMEOUT_MS = 90_000
-LABEL_LAYERS = ("labels", "labels-highlighted")
 
 SPEC = load_config(REFERENCE_CONFIG).map(REFERENCE_ID)
 COLORS = {g.label: [int(g.color[i : i + 2], 16) for i in (1, 3, 5)] for g in SPEC.highlight}
+LEGEND = [
+    *(group.label for group in SPEC.highlight),
+    "Kursk region: North Korean soldiers captured, January 2025",  # the notes start with
+    "Kyiv: where the captured soldiers are held",  # the markers' labels: alone
+    "No country / disputed",  # Abyei and the others: a world map holds them
+]
 
 
 def label_points() -> dict[str, tuple[float, float]]:
@@ -73,6 +73,7 @@ class ViewerRun:
 
     state: dict[str, Any]
     labels: set[str]
+    markers: dict[str, set[str]]
     pixels: dict[str, list[int]]
     requests: list[str]
     errors: list[str]
@@ -102,35 +103,8 @@ def bundle(reference_dist: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         yield f"{base}/maps/reference/"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = require_tool("chromium")
-    require_module("playwright", "pip install playwright (no browser download needed)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-_READ_PIXEL = """
-([lon, lat]) => {
-  const point = window.map.project([lon, lat]);
-  const canvas = window.map.getCanvas();
-  const gl = canvas.getContext("webgl2") || canvas.getContext("webgl");
-  const ratio = canvas.width / canvas.clientWidth;
-  const x = Math.floor(point.x * ratio);
-  const y = canvas.height - 1 - Math.floor(point.y * ratio);
-  const pixel = new Uint8Array(4);
-  gl.readPixels(x, y, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel);
-  return Array.from(pixel);
-}
-"""
-_LABELS = """() => window.map.queryRenderedFeatures({layers: ["labels-highlighted"]})
-  .map(feature => feature.properties.name)"""
+_LABELS = """layer => window.map.queryRenderedFeatures({layers: [layer]})
+  .map(feature => feature.properties.name || feature.properties.label)"""
 _BOX = "selector => document.querySelector(selector).getBoundingClientRect().toJSON()"
 _VIEW = """points => ({
   bounds: window.map.getBounds().toArray(),
@@ -140,10 +114,6 @@ _VIEW = """points => ({
     return [name, p.x >= 0 && p.y >= 0 && p.x < canvas.clientWidth && p.y < canvas.clientHeight];
   })),
 })"""
-
-
-def _idle(page: Any) -> None:
-    page.wait_for_function("window.tilepress && window.tilepress.idle", timeout=TIMEOUT_MS)
 
 
 def _view(
@@ -156,7 +126,7 @@ def _view(
 ) -> ViewerRun:
     """Open the viewer and wait for `idle`; read its state, the labels it placed, the first
     view and the boxes of the map, the caption panel and the zoom buttons; then read the
-    colours (label layers hidden) at ``points`` in the first view, or at the cities and seas
+    colours (labels and markers hidden) at ``points`` in the first view, or at the cities and seas
     of the overview."""
     page = browser.new_page(viewport=viewport)
     errors: list[str] = []
@@ -182,8 +152,9 @@ def _view(
     )
     try:
         page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
-        _idle(page)
-        labels = set(page.evaluate(_LABELS))
+        wait_idle(page)
+        labels = set(page.evaluate(_LABELS, "labels-highlighted"))
+        markers = {layer: set(page.evaluate(_LABELS, layer)) for layer in MARKER_LAYERS}
         view = page.evaluate(_VIEW, {name: list(p) for name, p in label_points().items()})
         boxes = {
             name: page.evaluate(_BOX, selector)
@@ -194,18 +165,17 @@ def _view(
             )
         }
         page.screenshot(path=str(screenshot))
-        script = "ids => { window.tilepress.idle = false; "
-        script += "ids.forEach(id => window.map.setLayoutProperty(id, 'visibility', 'none')); }"
-        page.evaluate(script, list(LABEL_LAYERS))
+        hide_symbols(page)  # the Kyiv marker covers Kyiv
         if points is None:
             page.evaluate("view => { window.tilepress.idle = false; window.map.jumpTo(view); }",
                           OVERVIEW)  # fmt: skip
             points = {**CITIES, **SEA}
-        _idle(page)
-        pixels = {name: page.evaluate(_READ_PIXEL, list(point)) for name, point in points.items()}
+            wait_idle(page)
+        pixels = {name: read_pixels(page, point)[0] for name, point in points.items()}
         return ViewerRun(
             state=page.evaluate("() => window.tilepress"),
             labels=labels,
+            markers=markers,
             pixels=pixels,
             requests=requests,
             errors=errors,
@@ -219,14 +189,6 @@ def _view(
         )
     finally:
         page.close()
-
-
-def _keep(screenshot: Path) -> None:
-    """Copy a screenshot to TILEPRESS_SCREENSHOT_DIR when set (to look at it)."""
-    folder = os.environ.get("TILEPRESS_SCREENSHOT_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        shutil.copy(screenshot, Path(folder) / screenshot.name)
 
 
 def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
@@ -248,8 +210,9 @@ def _check(run: ViewerRun, page_url: str) -> None:
         sea_color = [int(SPEC.ocean_color[i : i + 2], 16) for i in (1, 3, 5)]
         assert run.pixels[sea] == [*sea_color, 255], sea
     assert run.labels >= {"Ukraine", "Russia", "North Korea"}  # drawn as symbols, not HTML
+    assert run.markers == {layer: {"Kursk", "Kyiv"} for layer in MARKER_LAYERS}  # on top
     assert run.view["inside"] == dict.fromkeys(COLORS, True)  # the first view shows all
-    assert run.legend == [group.label for group in SPEC.highlight]
+    assert run.legend == LEGEND
     assert "Natural Earth" in run.attribution and SPEC.license_name in run.attribution
     assert not _overlap(run.boxes["panel"], run.boxes["map"])
     page_address = page_url.split("?", maxsplit=1)[0]
@@ -258,7 +221,9 @@ def _check(run: ViewerRun, page_url: str) -> None:
     network = [url for url in run.requests if not url.startswith(("data:", "blob:"))]
     assert all(url.startswith(origin) for url in network), network  # nothing from elsewhere
     glyphs = [url for url in network if "/glyphs/" in url and url.endswith(".pbf")]
-    assert glyphs and all("Noto%20Sans%20Bold" in url for url in glyphs), glyphs
+    # bold capitals for the countries, regular for the markers' labels
+    stacks = {url.split("/glyphs/")[1].split("/")[0] for url in glyphs}
+    assert stacks == {"Noto%20Sans%20Bold", "Noto%20Sans%20Regular"}, glyphs
     with urllib.request.urlopen(run.pdf_href, timeout=10) as response:
         assert response.headers["Content-Type"] == "application/pdf"
         assert response.read(5) == b"%PDF-"
@@ -269,7 +234,7 @@ def test_viewer_draws_the_map_from_the_tile_server(
 ) -> None:
     url = f"{served}/{REFERENCE_ID}/"
     run = _view(browser, url, tmp_path / "viewer-tiles.png")
-    _keep(tmp_path / "viewer-tiles.png")
+    keep_screenshot(tmp_path / "viewer-tiles.png")
     _check(run, url)
     assert run.state["source"] == "server"
     tiles = [url for url in run.requests if "/tiles/" in url and url.endswith(".pbf")]
@@ -284,7 +249,7 @@ def test_viewer_draws_the_map_from_the_pmtiles_archive(
 ) -> None:
     url = f"{served}/{REFERENCE_ID}/?source=pmtiles"
     run = _view(browser, url, tmp_path / "viewer-pmtiles.png")
-    _keep(tmp_path / "viewer-pmtiles.png")
+    keep_screenshot(tmp_path / "viewer-pmtiles.png")
     _check(run, url)
     assert run.state["source"] == "pmtiles"
     assert f"{served}/{REFERENCE_ID}/{REFERENCE_ID}.pmtiles" in run.requests
@@ -295,7 +260,7 @@ def test_the_static_bundle_shows_the_same_map_on_a_plain_host(
     browser: Any, bundle: str, tmp_path: Path
 ) -> None:
     run = _view(browser, bundle, tmp_path / "bundle.png")
-    _keep(tmp_path / "bundle.png")
+    keep_screenshot(tmp_path / "bundle.png")
     _check(run, bundle)
     assert run.state["source"] == "pmtiles"
     assert all(url.startswith(bundle) for url in run.requests if url.startswith("http"))
@@ -315,7 +280,7 @@ def test_on_a_phone_the_caption_leaves_the_map_and_its_controls_free(
     )
     points = label_points()
     run = _view(browser, url, tmp_path / f"phone-{where}.png", viewport=PHONE, points=points)
-    _keep(tmp_path / f"phone-{where}.png")
+    keep_screenshot(tmp_path / f"phone-{where}.png")
     assert run.errors == [] and run.bad_responses == []
     assert run.view["inside"] == dict.fromkeys(COLORS, True), run.view
     for name, color in COLORS.items():  # the colours at the label points, nothing over them
@@ -351,7 +316,7 @@ def test_a_regional_map_opens_on_its_extent(browser: Any, tmp_path: Path) -> Non
         page = browser.new_page(viewport=DESKTOP)
         try:
             page.goto(f"{base}/black-sea/", wait_until="load", timeout=TIMEOUT_MS)
-            _idle(page)
+            wait_idle(page)
             (west, south), (east, north) = page.evaluate("() => window.map.getBounds().toArray()")
         finally:
             page.close()

@@ -263,16 +263,19 @@ def _print_sheet(
     from concurrent.futures import ThreadPoolExecutor
 
     from tilepress.sources.highlights import resolve_highlights
+    from tilepress.sources.overlays import read_overlays
     from tilepress.sources.table import read_countries
 
     spec = _spec(spec_json)  # the tiling modules are not imported: a faster start
     colours: Literal["rgb", "cmyk"] = "cmyk" if mode == "cmyk" else "rgb"
     # Reading the source is mostly GEOS and hashing, which release the GIL: it runs beside the
     # pure-Python start of the drawing (importing reportlab, parsing the bundled fonts, and
-    # laying out the page unless the extent is fitted to the countries).
+    # laying out the page unless the extent is fitted to the countries). The overlay files
+    # are read after the source, in the same thread.
     plan, planning_error = None, None
     with ThreadPoolExecutor(max_workers=1) as pool:
         reading = pool.submit(read_countries, spec.source, source_path)
+        reading_overlays = pool.submit(read_overlays, spec)
         from tilepress.printing.fonts import register_fonts
         from tilepress.printing.sheet import build_print_sheet, plan_print_sheet
 
@@ -283,13 +286,16 @@ def _print_sheet(
             except TilepressError as error:  # reported after the source's own errors
                 planning_error = error
         table = reading.result()
+        overlays = reading_overlays.result()
     highlighting = resolve_highlights(spec, table)
     if planning_error is not None:
         raise planning_error
-    # The print sheet logs its own warnings (colour-blind safety, dropped labels).
+    # The print sheet logs its own warnings (colour-blind safety, dropped labels, markers
+    # outside the frame).
     return build_print_sheet(
-        spec, table, highlighting, out_pdf, mode=colours, svg=out_svg, plan=plan
-    )
+        spec, table, highlighting, out_pdf, mode=colours, svg=out_svg, plan=plan,
+        overlays=overlays,
+    )  # fmt: skip
 
 
 @step.command("preview")

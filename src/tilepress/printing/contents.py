@@ -1,21 +1,23 @@
 """What a sheet is drawn from: the plan (projection, frame, globe, graticule, fonts, layout)
-with the countries' geometry and fill colours; the same for the PDF, its insets and the SVG."""
+with the countries' geometry, fill colours and patterns and the overlays on the page; the same
+for the PDF, its insets and the SVG."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from tilepress.config.model import MapSpec
+from tilepress.config.model import MapSpec, Pattern
 from tilepress.geometry.projection import PrintProjection
 from tilepress.geometry.rings import Rings
 from tilepress.printing.fonts import Fonts
 from tilepress.printing.frame import FloatArray, ProjectedFrame
 from tilepress.printing.geometry import MapGeometry
 from tilepress.printing.layout import SheetLayout
+from tilepress.printing.overlays import OverlayShape
 from tilepress.sources.highlights import Highlighting
 from tilepress.sources.table import CountryTable
 
@@ -35,4 +37,6 @@ class SheetContents:
     graticule: tuple[FloatArray, NDArray[np.bool_]] | None
     fonts: Fonts
     layout: SheetLayout
-    colors: list[str]
+    colors: list[str]  # each row's fill colour
+    patterns: dict[int, Pattern] = field(default_factory=dict)  # rows with a pattern
+    overlays: list[OverlayShape] = field(default_factory=list)  # on the page, in order

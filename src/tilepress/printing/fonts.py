@@ -151,6 +151,9 @@ def check_glyphs(spec: MapSpec, fonts: Fonts) -> None:
         ("author", spec.author),
         ("date", spec.date or ""),
         *((f"highlight[{n}].label", group.label) for n, group in enumerate(spec.highlight)),
+        *((f"markers[{n}].label", marker.label) for n, marker in enumerate(spec.markers)),
+        *((f"markers[{n}].note", marker.note or "") for n, marker in enumerate(spec.markers)),
+        *((f"overlays[{n}].label", overlay.label) for n, overlay in enumerate(spec.overlays)),
     ]
     for key, text in texts:
         missing = fonts.missing(text)

@@ -55,7 +55,7 @@ def draw_insets(drawing: Drawing, sheet: SheetContents) -> list[str]:
         geometry = map_geometry(sheet.table.geometries, proj, inset_frame)
         inset_sheet = SheetContents(
             spec, sheet.table, sheet.highlighting, proj, inset_frame, geometry, None, None,
-            None, sheet.fonts, sheet.layout, sheet.colors,
+            None, sheet.fonts, sheet.layout, sheet.colors, sheet.patterns,
         )  # fmt: skip
         x0, y0, x1, y1 = box
         canvas.saveState()

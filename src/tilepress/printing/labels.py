@@ -23,7 +23,8 @@ from tilepress.sources.table import CountryTable
 WEB_MERCATOR_WORLD_M = 40_075_016.686
 
 
-def _inside(box: Box, frame: Box, inset: float) -> bool:
+def inside(box: Box, frame: Box, inset: float) -> bool:
+    """Whether ``box`` keeps ``inset`` from the frame's edges."""
     return (
         box[0] >= frame[0] + inset
         and box[1] >= frame[1] + inset
@@ -42,7 +43,9 @@ def _split_name(name: str) -> list[str]:
 
 
 @dataclass
-class _LabelStyle:
+class LabelStyle:
+    """A label's font, size (pt), colour, tracking and case."""
+
     font: str
     size: float
     color: str
@@ -50,11 +53,12 @@ class _LabelStyle:
     upper: bool
 
 
-def _line_width(line: str, style: _LabelStyle, fonts: Fonts) -> float:
+def _line_width(line: str, style: LabelStyle, fonts: Fonts) -> float:
     return fonts.width(line, style.font, style.size) + style.tracking * max(0, len(line) - 1)
 
 
-def _label_size(lines: list[str], style: _LabelStyle, fonts: Fonts) -> tuple[float, float]:
+def label_size(lines: list[str], style: LabelStyle, fonts: Fonts) -> tuple[float, float]:
+    """Width and height of a label's lines (without the halo)."""
     widths = [_line_width(line, style, fonts) for line in lines]
     return max(widths), style.size * (0.74 + 1.15 * (len(lines) - 1))
 
@@ -68,11 +72,11 @@ def _overlap(box: Box, geometry: shapely.Geometry) -> float:
     return float(shapely.area(shapely.clip_by_rect(geometry, *box)))
 
 
-def _draw_label(
+def draw_label(
     canvas: Any,
     lines: list[str],
     box: Box,
-    style: _LabelStyle,
+    style: LabelStyle,
     halo: float,
     mode: Mode,
     fonts: Fonts,
@@ -139,16 +143,16 @@ class _Labeller:
         row: int,
         name: str,
         anchor: tuple[float, float] | None,
-        style: _LabelStyle,
+        style: LabelStyle,
         outside_ok: bool,
     ) -> bool:
         """Draw the label at the first free candidate position; False if none is free."""
         halo = 1.8 * self.unit
         lines = _split_name(name.upper() if style.upper else name)
-        w, h = _label_size(lines, style, self.fonts)
+        w, h = label_size(lines, style, self.fonts)
         best: tuple[float, Box] | None = None
         for box in self._candidates(row, anchor, w + halo, h + halo, outside_ok):
-            if not _inside(box, self.frame, 2 * self.unit) or not self.placed.free(box, self.unit):
+            if not inside(box, self.frame, 2 * self.unit) or not self.placed.free(box, self.unit):
                 continue
             page = self.geometry.page
             penalty = sum(_overlap(box, page[other]) for other in self.highlighted if other != row)
@@ -157,7 +161,7 @@ class _Labeller:
         if best is None:
             return False
         self.placed.boxes.append(best[1])
-        _draw_label(self.canvas, lines, best[1], style, halo, self.mode, self.fonts)
+        draw_label(self.canvas, lines, best[1], style, halo, self.mode, self.fonts)
         return True
 
     def _candidates(
@@ -209,8 +213,8 @@ def place_labels(drawing: Drawing) -> int:
         drawing.mode,
         drawing.fonts,
     )
-    strong = _LabelStyle(drawing.fonts.bold, 8.5 * unit, INK, 0.06 * 8.5 * unit, upper=True)
-    quiet = _LabelStyle(drawing.fonts.regular, 6.5 * unit, "#555555", 0.0, upper=False)
+    strong = LabelStyle(drawing.fonts.bold, 8.5 * unit, INK, 0.06 * 8.5 * unit, upper=True)
+    quiet = LabelStyle(drawing.fonts.regular, 6.5 * unit, "#555555", 0.0, upper=False)
     names = table.names
     warnings = drawing.warnings
     count = 0

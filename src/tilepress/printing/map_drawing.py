@@ -1,15 +1,19 @@
 """The map itself on a PDF canvas: the ocean (the globe, or the whole frame), the graticule,
-one filled path per country, then the borders the countries share in one stroked path."""
+one filled path per country, the patterns of the rows that have one (clipped to each row's
+path), then the borders the countries share in one stroked path."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import shapely
 
 from tilepress.printing.color import Mode, pdf_color
 from tilepress.printing.contents import SheetContents
 from tilepress.printing.drawing import BORDER_WIDTH, MIN_LINE_WIDTH
 from tilepress.printing.graticule import GRATICULE_WIDTH, graticule_color
 from tilepress.printing.paths import country_paths, path_operators, ring_moves, shared_borders
+from tilepress.printing.patterns import draw_pattern, grown, pattern_sizes
 
 
 def _fill(canvas: Any, text: bytes, color: Any) -> None:
@@ -18,7 +22,8 @@ def _fill(canvas: Any, text: bytes, color: Any) -> None:
 
 
 def draw_map(canvas: Any, sheet: SheetContents, mode: Mode) -> None:
-    """Ocean, graticule, one filled path per country, then the shared borders in one path."""
+    """Ocean, graticule, one filled path per country and the patterns, then the shared borders
+    in one path."""
     spec, geometry = sheet.spec, sheet.geometry
     ocean = pdf_color(spec.ocean_color, mode)
     if sheet.globe_rings is not None:
@@ -38,8 +43,19 @@ def draw_map(canvas: Any, sheet: SheetContents, mode: Mode) -> None:
     rings = geometry.rings
     text_bytes, line_ends = path_operators(rings.xy, ring_moves(rings))
     color_objects = {c: pdf_color(c, mode) for c in sorted(set(sheet.colors))}
+    patterned = []
     for row, chunk in country_paths(text_bytes, line_ends, rings):
         _fill(canvas, chunk, color_objects[sheet.colors[row]])
+        if row in sheet.patterns:
+            patterned.append((row, chunk))
+    if patterned:
+        bounds = shapely.bounds(geometry.page)
+        for row, chunk in patterned:
+            pattern = sheet.patterns[row]
+            width, _spacing = pattern_sizes(pattern, sheet.layout.unit)
+            x0, y0, x1, y1 = (float(v) for v in bounds[row])
+            box = grown((x0, y0, x1, y1), width, sheet.frame.page)
+            draw_pattern(canvas, chunk.decode("ascii"), pattern, box, sheet.layout.unit, mode)
 
     border_xy, border_moves = shared_borders(rings)
     if len(border_xy):

@@ -1,13 +1,15 @@
 """Drawing the page: the canvas with its metadata, and for the print variant its trim and bleed
-boxes and crop marks; then the map clipped to its frame with markers, insets, legend, scale bar
-and labels on it, the frame, and the title, caption and credit around it."""
+boxes and crop marks; then the map clipped to its frame (countries, patterns, borders, then the
+overlays) with the dots of tiny countries, insets, legend, scale bar, country labels and the
+markers on it, the frame, and the title, caption and credit around it."""
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import shapely
 from reportlab.pdfgen.canvas import Canvas
 
 from tilepress import __version__
@@ -17,9 +19,12 @@ from tilepress.printing.drawing import FRAME_WIDTH, MIN_LINE_WIDTH, Drawing
 from tilepress.printing.frame import Box
 from tilepress.printing.insets import draw_insets
 from tilepress.printing.labels import place_labels
-from tilepress.printing.legend import draw_legend, legend_below
+from tilepress.printing.legend import LegendEntry, draw_legend, legend_below, legend_entries
 from tilepress.printing.map_drawing import draw_map
 from tilepress.printing.markers import draw_markers
+from tilepress.printing.marks import DrawnMark, draw_marks, reserve_marks
+from tilepress.printing.overlays import draw_overlays
+from tilepress.printing.patterns import unclaimed_rows
 from tilepress.printing.scale_bar import draw_scale_bar
 from tilepress.sources.description import map_description
 
@@ -39,6 +44,7 @@ class DrawnPage:
     labels: int
     insets: list[str]
     scale: int | None
+    marks: list[DrawnMark] = field(default_factory=list)
 
 
 def draw_page(
@@ -85,21 +91,14 @@ def draw_page(
         canvas, spec, sheet.table, sheet.highlighting, sheet.proj, frame, sheet.geometry,
         layout.unit, mode, sheet.fonts, warnings=warnings,
     )  # fmt: skip
-    outside_legend = legend_below(spec, sheet.fonts, layout, frame)
     canvas.saveState()
     clip = canvas.beginPath()
     clip.rect(fx0, fy0, fx1 - fx0, fy1 - fy0)
     canvas.clipPath(clip, stroke=0, fill=0)
-    draw_map(canvas, sheet, mode)
-    draw_markers(drawing)
-    insets = draw_insets(drawing, sheet) if spec.print_options.locator else []
-    if spec.highlight and outside_legend is None:
-        draw_legend(drawing)
-    scale = draw_scale_bar(drawing)
-    labels = place_labels(drawing)
+    labels, insets, scale, drawn_marks, legend = _map_and_keys(drawing, sheet)
     canvas.restoreState()
-    if spec.highlight and outside_legend is not None:
-        draw_legend(drawing, outside_legend)
+    if legend is not None:  # under the frame, outside its clip
+        draw_legend(drawing, *legend)
 
     canvas.setStrokeColor(pdf_color(FRAME_GREY, mode))
     canvas.setLineWidth(FRAME_WIDTH)
@@ -109,7 +108,33 @@ def draw_page(
     layout.credit.paragraph.drawOn(canvas, layout.credit.x, layout.credit.y)
     canvas.showPage()
     canvas.save()
-    return DrawnPage(media, trim, bleed_box, offset, labels, insets, scale)
+    return DrawnPage(media, trim, bleed_box, offset, labels, insets, scale, drawn_marks)
+
+
+def _map_and_keys(
+    drawing: Drawing, sheet: SheetContents
+) -> tuple[int, list[str], int | None, list[DrawnMark], tuple[list[LegendEntry], Box] | None]:
+    """Inside the frame's clip: the map, the overlays, the dots of tiny countries, then the
+    keys around the markers' symbols (insets, legend, scale bar), the country labels and the
+    markers. Returns what was placed, and the legend's entries and box where it goes under
+    the frame instead (the page leaves room for it there)."""
+    spec, canvas, layout, mode = sheet.spec, drawing.canvas, sheet.layout, drawing.mode
+    draw_map(canvas, sheet, mode)
+    draw_overlays(canvas, sheet.overlays, sheet.frame.page, layout.unit, mode)
+    draw_markers(drawing)
+    marks = reserve_marks(drawing)  # the keys and labels placed next keep off the symbols
+    unclaimed = any(
+        not shapely.is_empty(sheet.geometry.page[row]) for row in unclaimed_rows(sheet.table)
+    )
+    entries = legend_entries(spec, [m.marker for m in marks], unclaimed)
+    below = legend_below(entries, sheet.fonts, layout, sheet.frame)
+    insets = draw_insets(drawing, sheet) if spec.print_options.locator else []
+    if entries and below is None:
+        draw_legend(drawing, entries)
+    scale = draw_scale_bar(drawing)
+    labels = place_labels(drawing)
+    drawn_marks = draw_marks(drawing, marks)
+    return labels, insets, scale, drawn_marks, None if below is None else (entries, below)
 
 
 def _crop_marks(canvas: Any, trim: Box, bleed: float) -> None:

@@ -145,9 +145,34 @@ def shared_borders(rings: Rings) -> tuple[FloatArray, NDArray[np.bool_]]:
     """
     if len(rings.xy) == 0:
         return np.empty((0, 2)), np.zeros(0, dtype=bool)
-    previous, following = rings.neighbours()
     draw = np.zeros(len(rings.xy), dtype=bool)
     draw[first_shared_edges(rings)[0]] = True  # first occurrence of each shared edge
+    return edge_polylines(rings, draw)
+
+
+def outlines_off_frame(rings: Rings, frame: Box) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Polylines of the rings' edges (page tenths) except those lying along the frame's edges,
+    where clipping cut the area: an outline that stops at the frame."""
+    if len(rings.xy) == 0:
+        return np.empty((0, 2)), np.zeros(0, dtype=bool)
+    _previous, following = rings.neighbours()
+    xy, ahead = rings.xy, rings.xy[following]
+    edges = (
+        math.ceil(frame[0] * 10),
+        math.ceil(frame[1] * 10),
+        math.floor(frame[2] * 10),
+        math.floor(frame[3] * 10),
+    )
+    on_frame = np.zeros(len(xy), dtype=bool)
+    for axis, value in ((0, edges[0]), (1, edges[1]), (0, edges[2]), (1, edges[3])):
+        on_frame |= (xy[:, axis] == value) & (ahead[:, axis] == value)
+    return edge_polylines(rings, ~on_frame)
+
+
+def edge_polylines(rings: Rings, draw: NDArray[np.bool_]) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Polylines of the ring edges flagged in ``draw`` (the edge from each vertex to the next in
+    its ring), runs of consecutive edges joined: vertices and their move-to flags."""
+    previous, following = rings.neighbours()
     ring_first = np.zeros(len(rings.xy), dtype=bool)
     ring_first[rings.starts[rings.sizes > 0]] = True
     start_run = draw & (~draw[previous] | ring_first)

@@ -28,7 +28,8 @@ from tilepress.printing.frame import FloatArray, ProjectedFrame, compute_frame
 from tilepress.printing.geometry import clip_outside
 from tilepress.printing.graticule import graticule_lines, graticule_step
 from tilepress.printing.layout import SheetLayout, layout_page
-from tilepress.printing.legend import LEGEND_GAP, legend_size
+from tilepress.printing.legend import LEGEND_GAP, legend_entries, legend_size
+from tilepress.printing.marks import marks_in_frame
 from tilepress.printing.paths import page_rings
 
 
@@ -85,7 +86,7 @@ def plan_print_sheet(
     layout = layout_page(spec, fonts, credit_markup(credit, spec.license_url, fonts), mode)
     try:
         frame, outline = compute_frame(proj, layout.area)
-        shift = _centre_vertically(spec, fonts, layout, frame)
+        shift = _centre_vertically(spec, fonts, layout, frame, proj)
         if shift:
             frame, outline = compute_frame(proj, layout.area)
     except ProjectionError as error:
@@ -108,14 +109,19 @@ def plan_print_sheet(
 
 
 def _centre_vertically(
-    spec: MapSpec, fonts: Fonts, layout: SheetLayout, frame: ProjectedFrame
+    spec: MapSpec, fonts: Fonts, layout: SheetLayout, frame: ProjectedFrame, proj: PrintProjection
 ) -> float:
     """Where the map frame is lower than its area (a world map on a portrait page), move the
     title, caption and map down and the credit up by half the spare height, so the whole
-    stack sits centred on the page; returns the shift (the layout is changed in place)."""
+    stack sits centred on the page; returns the shift (the layout is changed in place).
+
+    The countries are not read yet: the legend's row for land no country holds is counted on
+    every world map (the only maps with room under the frame), whether or not it is drawn."""
     below = 0.0
-    if spec.highlight:
-        _w, h = legend_size(spec, fonts, layout.unit)
+    shown, _outside = marks_in_frame(spec, proj, frame, layout.unit)
+    entries = legend_entries(spec, [m.marker for m in shown], unclaimed=proj.is_world)
+    if entries:
+        _w, h = legend_size(entries, fonts, layout.unit)
         if frame.page[1] - LEGEND_GAP * layout.unit - h >= layout.area[1]:
             below = LEGEND_GAP * layout.unit + h
     spare = frame.page[1] - below - layout.area[1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -25,11 +26,14 @@ from tilepress.printing.credit import credit_line
 from tilepress.printing.flate import plain_flate_streams
 from tilepress.printing.frame import Box, ProjectedFrame
 from tilepress.printing.geometry import map_geometry
+from tilepress.printing.overlays import overlay_shapes
 from tilepress.printing.page import draw_page
+from tilepress.printing.patterns import area_styles
 from tilepress.printing.plan import SheetPlan, plan_print_sheet
 from tilepress.printing.preview import render_preview
 from tilepress.printing.svg import map_svg
 from tilepress.sources.highlights import Highlighting, fill_colors, highlighted_rows
+from tilepress.sources.overlays import OverlayArea
 from tilepress.sources.table import CountryTable
 
 __all__ = [
@@ -70,6 +74,8 @@ class PrintReport:
     mode: str
     svg: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    markers: list[str] = field(default_factory=list)  # labels of the markers drawn
+    overlays: list[str] = field(default_factory=list)  # labels of the overlays in the frame
 
     def page_point(self, lon: float, lat: float) -> tuple[float, float]:
         """Where a lon/lat point falls on the page (pt from the lower left corner)."""
@@ -86,11 +92,13 @@ def build_print_sheet(
     mode: Literal["rgb", "cmyk"] = "rgb",
     svg: Path | None = None,
     plan: SheetPlan | None = None,
+    overlays: Sequence[OverlayArea] = (),
 ) -> PrintReport:
     """Lay out and write the map's print PDF (atomically), and the SVG of the map if asked;
     return what was drawn. ``mode="cmyk"`` writes the print variant: CMYK only, with the
     crop marks and bleed of ``spec.print_options``. ``plan`` is this spec and mode's
-    :func:`plan_print_sheet`, if made already."""
+    :func:`plan_print_sheet`, if made already. ``overlays`` are the map's overlay areas
+    (:func:`tilepress.sources.overlays.read_overlays`), drawn over the countries."""
     started = time.perf_counter()
     if plan is None:
         highlighted = table.geometries[list(highlighted_rows(highlighting))]
@@ -105,9 +113,13 @@ def build_print_sheet(
             f"map {spec.id!r}: {geometry.dropped_vertices} vertices cannot be "
             f"projected with {proj.crs!r} and were left out"
         )
+    colors, patterns = area_styles(
+        spec, table, highlighting, fill_colors(spec, table, highlighting)
+    )
+    shapes = overlay_shapes(overlays, proj, frame)
     sheet = SheetContents(
         spec, table, highlighting, proj, frame, geometry, plan.globe, plan.globe_rings,
-        plan.graticule, plan.fonts, plan.layout, fill_colors(spec, table, highlighting),
+        plan.graticule, plan.fonts, plan.layout, colors, patterns, shapes,
     )  # fmt: skip
 
     buffer = io.BytesIO()
@@ -117,7 +129,7 @@ def build_print_sheet(
     svg_path = None
     if svg is not None:
         svg_path = Path(svg)
-        write_bytes_atomic(svg_path, map_svg(sheet))
+        write_bytes_atomic(svg_path, map_svg(sheet, drawn.marks))
     out_pdf = Path(out_pdf)
     write_bytes_atomic(out_pdf, data)
 
@@ -147,6 +159,8 @@ def build_print_sheet(
         mode=mode,
         svg=svg_path,
         warnings=warnings,
+        markers=[mark.position.marker.label for mark in drawn.marks],
+        overlays=[shape.spec.label for shape in shapes],
     )
 
 

@@ -14,6 +14,7 @@ from tilepress.config.resolve import builtin_source
 from tilepress.errors import ConfigError
 from tilepress.sources.files import map_fields
 from tilepress.sources.table import CountryTable, read_countries
+from tilepress.sources.unclaimed import UNCLAIMED_COLOR
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,13 @@ def resolve_highlights(spec: MapSpec, table: CountryTable) -> Highlighting:
 
 
 def fill_colors(spec: MapSpec, table: CountryTable, highlighting: Highlighting) -> list[str]:
-    """The fill colour of every row: its group's colour, else the map's base colour."""
-    return [
+    """The fill colour of every row: its group's colour, else the map's base colour; land no
+    country holds ``UNCLAIMED_COLOR`` (no group ever holds it)."""
+    colors = [
         spec.highlight[g].color if (g := highlighting.group(row)) is not None else spec.base_color
-        for row in range(len(table))
+        for row in table.country_rows
     ]
+    return colors + [UNCLAIMED_COLOR] * table.unclaimed
 
 
 def highlighted_rows(highlighting: Highlighting) -> Sequence[int]:

@@ -1,6 +1,8 @@
 """What a map adds to the shared tile geometry: the properties of each country (code, names,
-colour, group), its label point with names in 26 languages, and from which zoom a country
-too small for the grid keeps a one-pixel trace."""
+colour, group, pattern; land no country holds marked as such), its label point with names in
+26 languages, from which zoom a country too small for the grid keeps a one-pixel trace, and
+the map's markers and overlays (:mod:`tilepress.tiles.markers`,
+:mod:`tilepress.tiles.overlays`)."""
 
 from __future__ import annotations
 
@@ -16,21 +18,29 @@ from tilepress.sources.highlights import fill_colors
 from tilepress.sources.loaded import LoadedMap
 from tilepress.sources.repair import repair
 from tilepress.sources.table import attribute_text
+from tilepress.sources.unclaimed import UNCLAIMED_COLOR, UNCLAIMED_PATTERN
+from tilepress.tiles.markers import MarkerPoints
+from tilepress.tiles.overlays import OverlayLevels
+
+CountryProperties = dict[str, str | bool]
 
 
 @dataclass(frozen=True)
 class MapContent:
-    """Everything a map's tiles carry besides the geometry, one entry per row of its source."""
+    """Everything a map's tiles carry besides the countries' geometry (one entry per row of
+    its country table), and its markers and overlays."""
 
-    properties: list[dict[str, str]]  # the ``countries`` layer's properties
+    properties: list[CountryProperties]  # the ``countries`` layer's properties
     codes: list[str]
     names: list[str]
     labels: LabelPoints
     trace_from: NDArray[np.float64]  # the zoom from which a row keeps a trace (MIN_ZOOM)
+    markers: MarkerPoints
+    overlays: OverlayLevels
 
     @classmethod
     def of(cls, loaded: LoadedMap) -> MapContent:
-        """The content of a map with its source read."""
+        """The content of a map with its source and overlays read."""
         countries = country_properties(loaded)
         min_zoom = loaded.table.field("MIN_ZOOM")
         return cls(
@@ -39,18 +49,23 @@ class MapContent:
             names=loaded.table.names,
             labels=label_points(loaded, countries),
             trace_from=np.array([0.0 if v is None else float(v) for v in min_zoom]),
+            markers=MarkerPoints.of(loaded.spec),
+            overlays=OverlayLevels.of(loaded.spec, loaded.overlay_areas()),
         )
 
 
-def country_properties(loaded: LoadedMap) -> list[dict[str, str]]:
-    """The ``countries`` layer's properties of every row of the source."""
+def country_properties(loaded: LoadedMap) -> list[CountryProperties]:
+    """The ``countries`` layer's properties of every row of the country table: a patterned
+    group's rows carry the pattern's image id (over the group's colour), land no country
+    holds ``unclaimed: true`` and its own hatching."""
     spec, table = loaded.spec, loaded.table
     colors = fill_colors(spec, table, loaded.highlighting)
     iso_a2 = table.field("ISO_A2_EH") if "ISO_A2_EH" in table.attributes else table.field("ISO_A2")
     english_names = table.field("NAME_EN")
-    properties = []
+    unclaimed_pattern = UNCLAIMED_PATTERN.image_id(UNCLAIMED_COLOR)
+    properties: list[CountryProperties] = []
     for row, (code, name) in enumerate(zip(table.codes, table.names, strict=True)):
-        values = {"adm0_a3": code, "name": name, "color": colors[row]}
+        values: CountryProperties = {"adm0_a3": code, "name": name, "color": colors[row]}
         if (iso := attribute_text(iso_a2[row])) is not None:
             values["iso_a2"] = iso
         if (english := attribute_text(english_names[row])) is not None:
@@ -58,6 +73,12 @@ def country_properties(loaded: LoadedMap) -> list[dict[str, str]]:
         group = loaded.highlighting.group(row)
         if group is not None:
             values["group"] = spec.highlight[group].label
+            pattern = spec.highlight[group].pattern
+            if pattern is not None:
+                values["pattern"] = pattern.image_id(spec.highlight[group].color)
+        if table.is_unclaimed(row):
+            values["pattern"] = unclaimed_pattern
+            values["unclaimed"] = True
         properties.append(values)
     return properties
 
@@ -71,7 +92,7 @@ class LabelPoints:
     min_zoom: NDArray[np.float64]
 
 
-def label_points(loaded: LoadedMap, countries: list[dict[str, str]]) -> LabelPoints:
+def label_points(loaded: LoadedMap, countries: list[CountryProperties]) -> LabelPoints:
     """Natural Earth's label positions (LABEL_X/LABEL_Y, else a point inside the country),
     with the names in every language the source has and ``min_zoom`` from MIN_LABEL.
 
@@ -93,7 +114,7 @@ def label_points(loaded: LoadedMap, countries: list[dict[str, str]]) -> LabelPoi
     properties: list[dict[str, str | float]] = []
     for row in range(len(table)):
         values: dict[str, str | float] = {
-            key: countries[row][key]
+            key: str(countries[row][key])
             for key in ("adm0_a3", "name", "group")
             if key in countries[row]
         }

@@ -77,9 +77,17 @@ def write_part(
     """Cut and encode one shard's tiles from ``levels`` into the part file ``target`` (and into
     the context's tile folder, if any), ``pass_tiles`` grid tiles at most at once; the part
     appears only when complete. Returns each zoom's statistics."""
+    table_rows = len(context.content.properties)
     for zoom in shard.zooms:
         if zoom not in levels:
             raise TilingError(f"zoom {zoom} is neither in the stored pyramid nor handed over")
+        if len(levels[zoom].countries) != table_rows:
+            raise TilingError(
+                f"zoom {zoom} holds {len(levels[zoom].countries)} rows, the map's country "
+                f"table {table_rows}",
+                hint="the generalized pyramid was made by an older tilepress or from another "
+                "source: delete it (dist/.cache/) and run again",
+            )
     folder = context.tile_folder
     all_stats = []
     with PartWriter(target, map_id=context.map_id, shard=shard, digest=context.digest) as writer:

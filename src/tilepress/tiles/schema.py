@@ -36,6 +36,8 @@ class TilesetMetadata:
 COUNTRIES_LAYER = "countries"
 BOUNDARIES_LAYER = "boundaries"
 LABELS_LAYER = "labels"
+OVERLAYS_LAYER = "overlays"
+MARKERS_LAYER = "markers"
 NATURAL_EARTH_URL = "https://www.naturalearthdata.com/"
 COUNTRY_FIELDS = {
     "adm0_a3": "String",
@@ -44,7 +46,9 @@ COUNTRY_FIELDS = {
     "name_en": "String",
     "color": "String",
     "group": "String",
+    "pattern": "String",
     "trace": "Boolean",
+    "unclaimed": "Boolean",
 }
 
 
@@ -55,6 +59,23 @@ LABEL_FIELDS = {
     "group": "String",
     "min_zoom": "Number",
     **{f"name_{language}": "String" for language in LABEL_LANGUAGES},
+}
+OVERLAY_FIELDS = {
+    "label": "String",
+    "color": "String",
+    "pattern": "String",
+    "outline": "String",
+    "date": "String",
+    "index": "Number",
+}
+MARKER_FIELDS = {
+    "label": "String",
+    "symbol": "String",
+    "color": "String",
+    "size": "Number",
+    "anchor": "String",
+    "note": "String",
+    "index": "Number",
 }
 
 
@@ -74,8 +95,9 @@ def vector_layers(spec: MapSpec) -> list[dict[str, Any]]:
     layers = [
         (
             COUNTRIES_LAYER,
-            "Country polygons (Natural Earth admin-0) with their fill colour; "
-            "trace=true marks a one-pixel marker of a country too small to draw",
+            "Country polygons (Natural Earth admin-0) with their fill colour and pattern; "
+            "trace=true marks a one-pixel marker of a country too small to draw, "
+            "unclaimed=true land no country holds",
             COUNTRY_FIELDS,
         ),
         (
@@ -84,10 +106,22 @@ def vector_layers(spec: MapSpec) -> list[dict[str, Any]]:
             BOUNDARY_FIELDS,
         ),
         (
+            OVERLAYS_LAYER,
+            "Areas drawn over the countries (the map's overlays), with colour, pattern, "
+            "outline and date; index is the overlay's place in the configuration",
+            OVERLAY_FIELDS,
+        ),
+        (
             LABELS_LAYER,
             "Label points (Natural Earth LABEL_X/LABEL_Y) with names in 26 "
             "languages; min_zoom from MIN_LABEL",
             LABEL_FIELDS,
+        ),
+        (
+            MARKERS_LAYER,
+            "The map's markers: symbol, colour, size, label and where it goes, note; "
+            "index is the marker's place in the configuration",
+            MARKER_FIELDS,
         ),
     ]
     return [

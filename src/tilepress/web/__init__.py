@@ -11,7 +11,8 @@ Takes in:
 
 Gives out:
 
-- ``tiles.json`` (TileJSON 3.0) and ``style.json`` (MapLibre style, with labels as on paper);
+- ``tiles.json`` (TileJSON 3.0) and ``style.json`` (MapLibre style, with labels, patterns,
+  overlays and markers as on paper; the viewer page draws the patterns and marker symbols);
 - ``glyphs/{fontstack}/{start}-{end}.pbf``: SDF glyphs rendered with freetype-py;
 - ``web/``: the static bundle, the viewer and everything it loads, for any static host;
 - the HTTP server: vector tiles (with a fast path in front of the application, and in the
@@ -20,7 +21,8 @@ Gives out:
 - the viewer's template (``templates/``) and the vendored MapLibre GL JS and PMTiles files
   (``static/``).
 
-Build-time modules: `style`, `glyphs` (with `glyph_fonts`, `sdf`, `glyph_pbf`) and `bundle`.
+Build-time modules: `style` (with `marks`: the layers of patterns, overlays and markers, and
+the legend), `glyphs` (with `glyph_fonts`, `sdf`, `glyph_pbf`) and `bundle`.
 Server modules, in the order a request meets them: `server` (running uvicorn), `workers`
 (forked worker processes), `protocol` (uvicorn's httptools protocol with request-head limits
 and the fast path), `fastpath` (stored tiles by raw path), `app` (the Starlette

@@ -18,12 +18,10 @@ from pathlib import Path
 
 from tilepress.errors import TilepressError
 from tilepress.files import staged_folder
-from tilepress.sources.description import map_description
 from tilepress.sources.loaded import LoadedMap
-from tilepress.tiles.schema import map_extent, tileset_metadata
 from tilepress.web.pages import template, viewer_entry, viewer_html
 from tilepress.web.static_files import STATIC_FILES, STATIC_FOLDER, static_files, static_version
-from tilepress.web.style import GLYPHS_PATH, first_view, maplibre_style, tilejson
+from tilepress.web.style import GLYPHS_PATH, map_documents
 
 
 class BundleError(TilepressError):
@@ -51,11 +49,10 @@ def write_bundle(loaded: LoadedMap, map_dir: Path, out_dir: Path) -> BundleRepor
             f"map {spec.id!r}: {', '.join(missing)} missing in {map_dir}",
             hint="build the map's tiles, print sheet and glyphs first (`tilepress run`)",
         )
-    meta = tileset_metadata(spec, map_extent(loaded))
-    description = map_description(spec, loaded.table, loaded.highlighting)
-    document = tilejson(spec, meta, description=description, view=first_view(loaded))
     # Relative URLs: the page makes them absolute from its own address when it loads.
-    style = maplibre_style(spec, meta, source_url=f"pmtiles://{archive}", glyphs_url=GLYPHS_PATH)
+    document, style = map_documents(
+        loaded, source_url=f"pmtiles://{archive}", glyphs_url=GLYPHS_PATH
+    )
     links = {"pdf": pdf, "png": png, "style": "style.json", "pmtiles": archive}
     entry = viewer_entry(spec.id, document, document["attribution"])
     version = static_version(static_files())

@@ -186,19 +186,22 @@ def map_glyph_stacks(spec: MapSpec) -> dict[str, list[Path]]:
 def label_texts(loaded: LoadedMap) -> dict[str, str]:
     """The label text each fontstack must show: the names (``name``, and ``name_en``) of the
     highlighted countries in Noto Sans Bold; of every country in Noto Sans Regular when the
-    map labels all countries (``labels: all``); nothing with ``labels: none``."""
+    map labels all countries (``labels: all``); no country's with ``labels: none``. The
+    markers' labels, in Noto Sans Regular, whatever ``labels`` says."""
     from tilepress.tiles.content import country_properties
 
     labels = loaded.spec.labels
     countries = country_properties(loaded) if labels != "none" else []
 
     def names(rows: Sequence[int]) -> str:
-        found = {countries[row].get(key, "") for row in rows for key in ("name", "name_en")}
-        return "\n".join(sorted(found - {""}))
+        found = {countries[row].get(key) for row in rows for key in ("name", "name_en")}
+        return "\n".join(sorted(name for name in found if isinstance(name, str) and name))
 
     highlighted = sorted(loaded.highlighting.group_of_row) if labels != "none" else []
-    everyone = range(len(countries)) if labels == "all" else []
-    return {BOLD_STACK: names(highlighted), REGULAR_STACK: names(everyone)}
+    # land no country holds (the table's last rows) has no label
+    everyone = range(len(countries) - loaded.table.unclaimed) if labels == "all" else []
+    regular = [names(everyone), *sorted({marker.label for marker in loaded.spec.markers})]
+    return {BOLD_STACK: names(highlighted), REGULAR_STACK: "\n".join(filter(None, regular))}
 
 
 def build_map_glyphs(loaded: LoadedMap, out_dir: Path) -> GlyphReport:

@@ -161,18 +161,110 @@ def _e(value: str) -> str:
     return html.escape(value, quote=True)
 
 
+_PATTERN_KINDS: Final = frozenset({"hatch", "cross", "dots"})
+_SYMBOLS: Final = {
+    # a marker's symbol in the legend, in a box from -5 to 5 (as the viewer's images)
+    "dot": '<circle r="5"/>',
+    "square": '<rect x="-5" y="-5" width="10" height="10"/>',
+    "triangle": '<polygon points="0,-4.33 5,4.33 -5,4.33"/>',
+    "star": '<polygon points="0,-5 1.12,-1.55 4.76,-1.55 1.82,0.59 2.94,4.05 0,1.91 -2.94,4.05 '
+    '-1.82,0.59 -4.76,-1.55 -1.12,-1.55"/>',
+}
+
+
+def _size(value: Any, default: float) -> float:
+    """A pattern's width or spacing from the data (CSS pixels), or ``default``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 50:
+        return default
+    return float(value)
+
+
+def _n(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _svg_pattern(pattern: Any, background: str, ident: str) -> str:
+    """A ``<pattern>`` of stripes or dots over ``background``, as the viewer draws them (the
+    stripes at 45 degrees, "/"), or "" when ``pattern`` is none."""
+    if not isinstance(pattern, dict) or pattern.get("kind") not in _PATTERN_KINDS:
+        return ""
+    kind = pattern["kind"]
+    ink = color_or(pattern.get("color"), "#ffffff")
+    width = _size(pattern.get("width"), 1.2)
+    spacing = _size(pattern.get("spacing"), 5.0)
+    s, w = _n(spacing), _n(width)
+    head = f'<pattern id="{ident}" patternUnits="userSpaceOnUse" width="{s}" height="{s}"'
+    tile = f'<rect width="{s}" height="{s}" fill="{background}"/>'
+    if kind == "dots":
+        middle = _n(spacing / 2)
+        dot = f'<circle cx="{middle}" cy="{middle}" r="{_n(width / 2)}" fill="{ink}"/>'
+        return f"{head}>{tile}{dot}</pattern>"
+    half = _n((spacing - width) / 2)
+    marks = f'<rect x="{half}" width="{w}" height="{s}" fill="{ink}"/>'
+    if kind == "cross":
+        marks += f'<rect y="{half}" width="{s}" height="{w}" fill="{ink}"/>'
+    return f'{head} patternTransform="rotate(45)">{tile}{marks}</pattern>'
+
+
+def _area_swatch(entry: Mapping[str, Any], index: int) -> str:
+    """An area's swatch: its colour, its pattern, and an overlay's outline (dashed or not)."""
+    color = color_or(entry.get("color"), _FALLBACK_COLOR)
+    ident = f"tp-legend-{index}"
+    pattern = _svg_pattern(entry.get("pattern"), color, ident)
+    outlined = entry.get("kind") == "overlay"
+    if not pattern and not outlined:
+        return f'<span class="swatch" style="background:{color}"></span>'
+    fill = f"url(#{ident})" if pattern else color
+    stroke = ""
+    if outlined:
+        line = color_or(entry.get("outline_color"), "#333333")
+        dashes = ' stroke-dasharray="3 2"' if entry.get("outline") == "dashed" else ""
+        stroke = f' stroke="{line}" stroke-width="1.5"{dashes}'
+    return (
+        '<svg class="swatch" width="14" height="9" viewBox="0 0 14 9" aria-hidden="true">'
+        + (f"<defs>{pattern}</defs>" if pattern else "")
+        + f'<rect x="0.75" y="0.75" width="12.5" height="7.5" fill="{fill}"{stroke}/></svg>'
+    )
+
+
+def _marker_symbol(entry: Mapping[str, Any]) -> str:
+    shape = _SYMBOLS.get(text_or_empty(entry.get("symbol")), _SYMBOLS["dot"])
+    color = color_or(entry.get("color"), "#1a1a1a")
+    return (
+        '<svg class="symbol" width="14" height="14" viewBox="-6 -6 12 12" aria-hidden="true">'
+        f'<g fill="{color}">{shape}</g></svg>'
+    )
+
+
+def legend_text(entry: Mapping[str, Any]) -> str:
+    """What a legend entry says: an overlay's label and "as of <date>", a marker's note after
+    its label (the note alone when it starts with the label), else the label."""
+    label = text_or_empty(entry.get("label"))
+    kind = entry.get("kind")
+    if kind == "overlay" and text_or_empty(entry.get("date")):
+        return f"{label}, as of {entry['date']}"
+    if kind == "marker":
+        note = text_or_empty(entry.get("note"))
+        if not note or note.casefold().startswith(label.casefold()):
+            return note or label
+        return f"{label}: {note}"
+    return label
+
+
 def legend_html(legend: Any) -> str:
+    """The legend's items: each area's swatch (colour, pattern, outline) or each marker's
+    symbol, then its text; every value from the data escaped or checked."""
     items = []
-    for entry in legend if isinstance(legend, list) else []:
+    for index, entry in enumerate(legend if isinstance(legend, list) else []):
         if not isinstance(entry, dict):
             continue
-        label = text_or_empty(entry.get("label"))
-        color = color_or(entry.get("color"), _FALLBACK_COLOR)
-        items.append(
-            f'<li><span class="swatch" style="background:{_e(color)}"></span>'
-            f"<span>{_e(label)}</span></li>"
-        )
+        key = _marker_symbol(entry) if entry.get("kind") == "marker" else _area_swatch(entry, index)
+        kind = entry.get("kind") if entry.get("kind") in _LEGEND_KINDS else "group"
+        items.append(f'<li class="{kind}">{key}<span>{_e(legend_text(entry))}</span></li>')
     return "".join(items)
+
+
+_LEGEND_KINDS: Final = frozenset({"group", "overlay", "marker", "unclaimed"})
 
 
 def credit_html(extra: Mapping[str, Any]) -> str:

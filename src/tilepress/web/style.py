@@ -2,8 +2,9 @@
 
 From a map's spec and its tileset metadata: ``tiles.json`` (TileJSON 3.0.0, tile URLs under
 the spec's public URL; the title, credits, legend and colours under ``tilepress``) and
-``style.json`` (MapLibre style v8: fills, borders and labels, with glyphs tilepress builds or
-a configured glyph server's).
+``style.json`` (MapLibre style v8: fills and patterns, borders, overlays, labels and markers,
+with glyphs tilepress builds or a configured glyph server's; the story marks' layers and
+legend entries come from `tilepress.web.marks`).
 The server (`tilepress.web.catalog`) later points their URLs at the address it is reached at.
 """
 
@@ -26,12 +27,13 @@ from tilepress.tiles.schema import (
     map_extent,
     tileset_metadata,
 )
-
-
-def legend(spec: MapSpec) -> list[dict[str, str]]:
-    """Legend entries (label and colour) in configuration order."""
-    return [{"label": group.label, "color": group.color} for group in spec.highlight]
-
+from tilepress.web.marks import (
+    country_pattern_layer,
+    has_unclaimed_land,
+    legend,
+    marker_layers,
+    overlay_layers,
+)
 
 GLYPHS_PATH = "glyphs/{fontstack}/{range}.pbf"  # beside the map's other files
 INK = "#1a1a1a"  # the print sheet's label colours (tilepress.printing.color)
@@ -44,10 +46,12 @@ def tilejson(
     *,
     description: str | None = None,
     view: Extent | None = None,
+    unclaimed: bool = False,
 ) -> dict[str, Any]:
     """A TileJSON 3.0.0 document with absolute tile URLs under ``spec.public_url``; the map's
-    text alternative (``description``) and the extent its first view shows (``view``) go
-    under ``tilepress`` with its title, credits, legend and colours."""
+    text alternative (``description``), the extent its first view shows (``view``) and whether
+    it holds land no country holds (``unclaimed``, then in the legend) go under ``tilepress``
+    with its title, credits, legend and colours."""
     return {
         "tilejson": "3.0.0",
         "name": meta.name,
@@ -70,7 +74,8 @@ def tilejson(
             "author": spec.author,
             "date": spec.date,
             "license": {"id": spec.license, "name": spec.license_name, "url": spec.license_url},
-            "legend": legend(spec),
+            "legend": legend(spec, unclaimed=unclaimed),
+            "unclaimed": unclaimed,
             "ocean_color": spec.ocean_color,
             "base_color": spec.base_color,
             "border_color": spec.border_color,
@@ -88,10 +93,13 @@ def maplibre_style(
     *,
     source_url: str | None = None,
     glyphs_url: str | None = None,
+    unclaimed: bool = False,
 ) -> dict[str, Any]:
-    """A MapLibre style v8: ocean background, countries filled from their ``color``, borders,
-    and the country labels the print sheet has (``labels``: highlighted, all or none) with
-    halos, highlighted names in bold capitals.
+    """A MapLibre style v8, bottom to top: ocean background, countries filled from their
+    ``color`` and their ``pattern`` over it, borders, overlays (fill, pattern, outline), the
+    country labels the print sheet has (``labels``: highlighted, all or none) with halos,
+    highlighted names in bold capitals, and the markers with their labels. The patterns and
+    marker symbols are images the viewer page draws (`tilepress.web.marks`): no sprite.
 
     The tiles come from ``source_url`` (default: the map's TileJSON under its public URL), the
     glyphs from the configured ``glyphs`` URL, else from ``glyphs_url`` (default: those
@@ -105,7 +113,7 @@ def maplibre_style(
         "name": spec.title,
         "metadata": {
             "tilepress:id": spec.id,
-            "tilepress:legend": legend(spec),
+            "tilepress:legend": legend(spec, unclaimed=unclaimed),
             "tilepress:glyphs": "built" if own_glyphs else "configured",
         },
         "center": [lon, lat],
@@ -134,6 +142,7 @@ def maplibre_style(
                     "fill-antialias": False,
                 },
             },
+            country_pattern_layer(),
             {
                 "id": "borders",
                 "type": "line",
@@ -145,7 +154,9 @@ def maplibre_style(
                     "line-width": ["interpolate", ["linear"], ["zoom"], 0, 0.4, 6, 1.2],
                 },
             },
+            *overlay_layers(spec),
             *_label_layers(spec, own_glyphs),
+            *marker_layers(spec, REGULAR_STACK if own_glyphs else spec.label_font),
         ],
     }
     return style
@@ -153,7 +164,8 @@ def maplibre_style(
 
 def _label_layers(spec: MapSpec, own_glyphs: bool) -> list[dict[str, Any]]:
     """The country labels: the other countries' (``labels: all``) below the highlighted ones,
-    which MapLibre then places first (the upper layer wins a collision), at every zoom."""
+    which MapLibre then places first (the upper layer wins a collision), at every zoom; a
+    highlighted name a marker keeps from its label point goes beside the point."""
     bold = [BOLD_STACK] if own_glyphs else [spec.label_font]
     regular = [REGULAR_STACK if own_glyphs else spec.label_font]
     halo = {"text-halo-color": "#ffffff", "text-halo-blur": 0.5}
@@ -187,6 +199,9 @@ def _label_layers(spec: MapSpec, own_glyphs: bool) -> list[dict[str, Any]]:
             "text-size": ["interpolate", ["linear"], ["zoom"], 0, 11, 6, 16],
             "text-max-width": 7,
             "text-padding": 4,
+            # at the label point, else beside it: a marker there has the place (placed first)
+            "text-variable-anchor": ["center", "top", "bottom", "left", "right"],
+            "text-radial-offset": 1.2,
             "visibility": "none" if spec.labels == "none" else "visible",
         },
         "paint": {"text-color": INK, "text-halo-width": 1.6, **halo},
@@ -203,11 +218,27 @@ def first_view(loaded: LoadedMap) -> Extent:
     return map_extent(loaded)
 
 
+def map_documents(
+    loaded: LoadedMap, *, source_url: str | None = None, glyphs_url: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A map's TileJSON and style (tiles from ``source_url``, glyphs from ``glyphs_url``, as
+    `maplibre_style` says), with its description, first view and land no country holds."""
+    spec = loaded.spec
+    extent = map_extent(loaded)
+    meta = tileset_metadata(spec, extent)
+    unclaimed = has_unclaimed_land(loaded, extent)
+    description = map_description(spec, loaded.table, loaded.highlighting)
+    document = tilejson(
+        spec, meta, description=description, view=first_view(loaded), unclaimed=unclaimed
+    )
+    style = maplibre_style(
+        spec, meta, source_url=source_url, glyphs_url=glyphs_url, unclaimed=unclaimed
+    )
+    return document, style
+
+
 def build_style(loaded: LoadedMap, out_dir: Path) -> None:
     """Write ``tiles.json`` (TileJSON 3.0.0) and ``style.json`` (MapLibre style v8)."""
-    spec = loaded.spec
-    meta = tileset_metadata(spec, map_extent(loaded))
-    description = map_description(spec, loaded.table, loaded.highlighting)
-    document = tilejson(spec, meta, description=description, view=first_view(loaded))
+    document, style = map_documents(loaded)
     write_json_atomic(out_dir / "tiles.json", document)
-    write_json_atomic(out_dir / "style.json", maplibre_style(spec, meta))
+    write_json_atomic(out_dir / "style.json", style)

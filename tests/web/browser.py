@@ -1,0 +1,88 @@
+"""Headless Chromium for the viewer tests: Debian's (``/usr/bin/chromium``, or
+``TILEPRESS_CHROMIUM``) driven through Playwright's ``executable_path``, with WebGL on
+SwiftShader; what a page shows, read from its WebGL canvas and its console."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tests.support.servers import require_module, require_tool
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--ignore-gpu-blocklist",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1400, "height": 900}
+TIMEOUT_MS = 90_000
+MARKER_LAYERS = ("markers", "markers-labels")
+SYMBOL_LAYERS = ("labels", "labels-highlighted", *MARKER_LAYERS)
+"""The layers drawn over the areas: hidden while a test reads the areas' colours."""
+
+READ_PIXELS = """
+([[lon, lat], count]) => {
+  // `count` pixels of the canvas in a row, from the one at (lon, lat) rightwards: RGBA each.
+  const point = window.map.project([lon, lat]);
+  const canvas = window.map.getCanvas();
+  const gl = canvas.getContext("webgl2") || canvas.getContext("webgl");
+  const ratio = canvas.width / canvas.clientWidth;
+  const x = Math.floor(point.x * ratio);
+  const y = canvas.height - 1 - Math.floor(point.y * ratio);
+  const pixels = new Uint8Array(4 * count);
+  gl.readPixels(x, y, count, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixels);
+  return Array.from(pixels);
+}
+"""
+HIDE_SYMBOLS = """ids => {
+  window.tilepress.idle = false;
+  ids.forEach(id => window.map.setLayoutProperty(id, "visibility", "none"));
+}"""
+
+
+def launch_browser() -> Iterator[Any]:
+    """Chromium, for the tests of one module; skipped (failed under CI) when missing."""
+    executable = require_tool("chromium")
+    require_module("playwright", "pip install playwright (no browser download needed)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def wait_idle(page: Any) -> None:
+    """Until the map has drawn everything it asked for (the viewer's ``idle``)."""
+    page.wait_for_function("window.tilepress && window.tilepress.idle", timeout=TIMEOUT_MS)
+
+
+def read_pixels(page: Any, point: tuple[float, float], count: int = 1) -> list[list[int]]:
+    """The RGBA colours of ``count`` canvas pixels in a row from the one at ``point``."""
+    flat = page.evaluate(READ_PIXELS, [list(point), count])
+    return [flat[i : i + 4] for i in range(0, len(flat), 4)]
+
+
+def hide_symbols(page: Any) -> None:
+    """Hide the labels and markers and wait until the map is drawn again without them."""
+    page.evaluate(HIDE_SYMBOLS, list(SYMBOL_LAYERS))
+    wait_idle(page)
+
+
+def keep_screenshot(screenshot: Path) -> None:
+    """Copy a screenshot to TILEPRESS_SCREENSHOT_DIR when set (to look at it)."""
+    folder = os.environ.get("TILEPRESS_SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(screenshot, Path(folder) / screenshot.name)
