@@ -424,14 +424,20 @@ def _config_with(tmp_path: Path, map_lines: str, name: str = "config.yaml") -> P
 
 
 def _jobs_run(log_text: str, rule: str) -> list[str]:
-    """Wildcard lines (e.g. 'shard: z6') of the jobs of ``rule`` a Snakemake log shows."""
-    blocks = log_text.split(f"rule {rule}:")[1:]
-    return [
-        line.strip()
-        for block in blocks
-        for line in block.split("\n\n")[0].splitlines()
-        if line.strip().startswith("wildcards:")
-    ]
+    """Wildcard lines (e.g. 'shard=z6_0of3') of the jobs of ``rule`` a Snakemake log shows.
+
+    A job's block is its ``rule <name>:`` line and the indented lines under it; the next
+    unindented line (another job's header, a timestamp, a job's own output) ends it, so jobs
+    printed back to back without a blank line are not read into one another.
+    """
+    found: list[str] = []
+    in_block = False
+    for line in log_text.splitlines():
+        if not line.startswith((" ", "\t")):
+            in_block = line.strip() in {f"rule {rule}:", f"localrule {rule}:"}
+        elif in_block and line.strip().startswith("wildcards:"):
+            found.append(line.strip())
+    return found
 
 
 def test_sharded_build_equals_unsharded(reference_build: Path, tmp_path: Path) -> None:
