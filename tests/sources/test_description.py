@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 from tests.conftest import REFERENCE_CONFIG
-from tilepress.config.model import HighlightGroup, MapSpec
+from tilepress.config.model import HighlightGroup, MapSpec, Marker, OverlaySpec
 from tilepress.project import load_config
 from tilepress.sources.description import map_description, region_words
 from tilepress.sources.files import map_fields
@@ -27,7 +27,8 @@ NATURAL_EARTH = (
 
 REFERENCE_TEXT = (
     "A world map highlighting Ukraine, Russia and North Korea, each in its own colour. "
-    f"Other countries are not highlighted. {NATURAL_EARTH} Date: 2026-11-27."
+    "Other countries are not highlighted. Marked places: Kursk and Kyiv. "
+    f"{NATURAL_EARTH} Date: 2026-11-27."
 )
 
 # The regional map of the comparison build: an extent in degrees, two groups, a date.
@@ -67,6 +68,7 @@ def test_regional_map_with_two_groups_and_a_date(
         id="baltic-region",
         extent=(9.0, 50.0, 33.0, 61.0),
         date="2026-12-07",
+        markers=(),
         highlight=(
             HighlightGroup("Baltic states", "#2a7f62", ("EST", "latvia", "LTU")),
             HighlightGroup("Neighbours", "#b33939", ("RUS", "Belarus", "POL")),
@@ -87,11 +89,32 @@ def test_one_group_and_an_auto_extent(reference: MapSpec, natural_earth: Country
         reference,
         extent="auto",
         date=None,
+        markers=(),
         highlight=(HighlightGroup("north korea", "#f28e1c", ("PRK",)),),
     )
     assert describe(korea, natural_earth) == (
         "A map of the area from 122° to 133° east and from 36° to 45° north, centred on Asia, "
         f"highlighting North Korea. Other countries are not highlighted. {NATURAL_EARTH}"
+    )
+
+
+def test_overlays_and_markers_are_named(reference: MapSpec, natural_earth: CountryTable) -> None:
+    """The areas drawn over the countries are named with their dates, the marked places by
+    their labels, after the countries and before the source."""
+    marked = dataclasses.replace(
+        reference,
+        date=None,
+        overlays=(
+            OverlaySpec("Occupied by Russia", path="crimea.geojson", date="2014-03-18"),
+            OverlaySpec("Front line", path="front.geojson"),
+        ),
+        markers=(Marker("Sevastopol", lon=33.52, lat=44.6),),
+    )
+    assert describe(marked, natural_earth) == (
+        "A world map highlighting Ukraine, Russia and North Korea, each in its own colour. "
+        "Other countries are not highlighted. Areas are drawn over the countries: Occupied by "
+        "Russia (as of 2014-03-18) and Front line. Marked place: Sevastopol. "
+        f"{NATURAL_EARTH}"
     )
 
 

@@ -1,7 +1,8 @@
 """A map's text alternative (alt text): the configured ``description``, or one paragraph of plain
 sentences written from the map: what part of the world it shows, each highlight group with its
 countries (the table's display names), that the other countries are not highlighted, the
-boundary source and the date.
+areas drawn over them (overlays, with their dates) and the marked places, the boundary source
+and the date.
 
 The same map always gives the same text; it holds no markup, so each output escapes it as its
 format needs (SVG ``<desc>``, the PDFs' Subject, the web map's pages).
@@ -62,6 +63,7 @@ def map_description(spec: MapSpec, table: CountryTable, highlighting: Highlighti
     if not all(_alone(label, names) for label, names in groups):
         sentences += [f"{label}: {_and(names)}." for label, names in groups]
     sentences.append("Other countries are not highlighted.")
+    sentences += _story_sentences(spec)
     if spec.source.name == BUILTIN_SOURCE:
         sentences.append(f"Source: {BUILTIN_SOURCE_DESCRIPTION}.")
     else:
@@ -69,6 +71,23 @@ def map_description(spec: MapSpec, table: CountryTable, highlighting: Highlighti
     if spec.date:
         sentences.append(f"Date: {spec.date}.")
     return " ".join(sentences)
+
+
+def _story_sentences(spec: MapSpec) -> list[str]:
+    """What the map draws over the countries: its overlays (with their dates) and its marked
+    places, by label."""
+    sentences = []
+    if spec.overlays:
+        areas = [
+            f"{overlay.label} (as of {overlay.date})" if overlay.date else overlay.label
+            for overlay in spec.overlays
+        ]
+        noun = "An area is" if len(areas) == 1 else "Areas are"
+        sentences.append(f"{noun} drawn over the countries: {_and(areas)}.")
+    if spec.markers:
+        noun = "Marked place" if len(spec.markers) == 1 else "Marked places"
+        sentences.append(f"{noun}: {_and([marker.label for marker in spec.markers])}.")
+    return sentences
 
 
 def group_names(
