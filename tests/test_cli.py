@@ -373,3 +373,32 @@ def test_console_script_step_ends_with_its_output_flushed_and_workers_gone(
     assert failed.returncode == 1
     assert "--spec is not a map specification" in failed.stderr
     assert not (tmp_path / "never").exists()
+
+
+def test_a_marker_outside_the_extent_is_a_warning_only(tmp_path: Path) -> None:
+    """A marker off the map's extent in degrees is named with its place, and the check still
+    passes; an extent across the antimeridian holds the markers on either side of 180°."""
+    from tests.support.commands import tilepress_command, tilepress_env
+
+    text = REFERENCE_CONFIG.read_text().replace("extent: world", "extent: [20, 40, 45, 60]")
+    text = text.replace("lon: 30.52", "lon: 130.52")  # Kyiv's marker, moved to the Pacific
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
+    command = [*tilepress_command(), "check-config", str(config)]
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=tilepress_env(), check=False
+    )
+    assert result.returncode == 0, result.stderr
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "label: Kyiv" in row)
+    assert (
+        f"tilepress: warning: {config}:{line}: maps[0].markers[1]: map "
+        "'ukraine-russia-north-korea', marker 'Kyiv' (130.52, 50.45) lies outside the map's "
+        "extent [20, 40, 45, 60]"
+    ) in result.stderr
+    assert "'Kursk'" not in result.stderr
+    across = text.replace("extent: [20, 40, 45, 60]", "extent: [120, 40, 40, 60]")
+    config.write_text(across)
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=tilepress_env(), check=False
+    )
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr

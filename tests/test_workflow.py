@@ -295,10 +295,11 @@ def test_checksum_mismatch_stops(tmp_path: Path) -> None:
 
 
 def test_layers_carry_their_fields(reference_dist: Path) -> None:
-    """Borders between Russia and Ukraine, and labels with names in many languages."""
+    """Borders between Russia and Ukraine, labels with names in many languages, and the
+    reference map's markers (Kyiv and Kursk share the zoom 3 tile)."""
     tilejson = json.loads((reference_dist / "tiles.json").read_text())
     declared = {layer["id"]: set(layer["fields"]) for layer in tilejson["vector_layers"]}
-    assert set(declared) == {"countries", "boundaries", "labels"}
+    assert list(declared) == ["countries", "boundaries", "overlays", "labels", "markers"]
     x, y, _px, _py = tile_of(*CITIES["Kyiv"][0], 3)
     layers = decode_tile((reference_dist / "tiles" / "3" / str(x) / f"{y}.pbf").read_bytes())
     for name, layer in layers.items():
@@ -326,6 +327,12 @@ def test_layers_carry_their_fields(reference_dist: Path) -> None:
     # Ukraine's label point lies inside Ukraine's polygon
     point = shapely.geometry.shape(label["geometry"])
     assert shapely.geometry.shape(ukraine["geometry"]).contains(point)
+    markers = {f["properties"]["label"]: f for f in layers["markers"]["features"]}
+    assert set(markers) == {marker.label for marker in SPEC.markers}
+    assert markers["Kyiv"]["properties"]["symbol"] == "square"
+    assert shapely.geometry.shape(ukraine["geometry"]).buffer(8).contains(
+        shapely.geometry.shape(markers["Kyiv"]["geometry"])
+    )
 
 
 def test_micro_states_keep_a_trace_and_drops_are_reported(reference_dist: Path) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tilepress.config.checks import check_document
+from tilepress.config.checks import check_document, marker_warnings
 from tilepress.config.document import ConfigDocument, read_config_file
 from tilepress.config.model import ProjectConfig
 from tilepress.config.resolve import build_project
@@ -53,3 +53,13 @@ def config_from_mapping(data: Mapping[str, Any], source: str | None = None) -> P
 def load_config(path: str | Path) -> ProjectConfig:
     """Read, validate and resolve a configuration file."""
     return parse_config(read_config_file(path))
+
+
+def load_config_with_warnings(
+    path: str | Path, *, countries: bool = True
+) -> tuple[ProjectConfig, list[str]]:
+    """Read, validate and resolve a configuration file, with the warnings of a sound one
+    (markers outside their map's extent)."""
+    document = read_config_file(path)
+    config = parse_config(document, countries=countries)
+    return config, marker_warnings(document)

@@ -90,7 +90,7 @@ def test_gdal_reads_the_mbtiles(reference_dist: Path) -> None:
         [ogrinfo, "-ro", "-so", mbtiles], capture_output=True, text=True, check=True
     ).stdout
     assert "using driver `MBTiles' successful" in summary
-    for layer in ("1: countries", "2: boundaries", "3: labels"):
+    for layer in ("1: countries", "2: boundaries", "3: overlays", "4: labels", "5: markers"):
         assert layer in summary
     fields = subprocess.run(
         [ogrinfo, "-ro", "-so", mbtiles, "countries"], capture_output=True, text=True, check=True

@@ -77,9 +77,12 @@ def run(
     import subprocess  # here, not at the top: the workflow's steps never start a process
 
     from tilepress.config.paths import project_root
-    from tilepress.project import load_config  # with the config checks: only where used
+    from tilepress.project import load_config_with_warnings  # the config checks: only here
 
-    check_fonts(load_config(configfile))  # fail fast, with every problem listed
+    config, warnings = load_config_with_warnings(configfile)
+    check_fonts(config)  # fail fast, with every problem listed
+    for warning in warnings:
+        log.warning("warning: %s", warning)
     command = [
         sys.executable,
         "-m",
@@ -174,11 +177,12 @@ def serve(
 @report_errors
 def check_config(configfile: Path, no_sources: bool) -> None:
     """Validate CONFIGFILE and name every problem (keys, values, countries)."""
-    from tilepress.config.document import read_config_file
-    from tilepress.project import parse_config
+    from tilepress.project import load_config_with_warnings
 
-    config = parse_config(read_config_file(configfile), countries=not no_sources)
+    config, warnings = load_config_with_warnings(configfile, countries=not no_sources)
     check_fonts(config)
+    for warning in warnings:
+        log.warning("warning: %s", warning)
     for spec in config.maps:
         groups = ", ".join(f"{g.label} {g.color}" for g in spec.highlight)
         pending = (

@@ -347,3 +347,29 @@ def _semantic_problems(
                 f"{', '.join(LICENSES)}; give its `license_url` too"
             )
     return problems
+
+
+def marker_warnings(document: ConfigDocument) -> list[str]:
+    """A warning for each marker outside its map's extent given in degrees (``[west, south,
+    east, north]``, west > east across 180°), of a configuration already found sound. Such
+    a marker is in the tiles but left off the print sheet; with ``extent: auto`` the print
+    step itself says so, once it knows the extent."""
+    warnings: list[str] = []
+    for position, map_item in enumerate(document.data.get("maps", [])):
+        extent = map_item.get("extent")
+        if not isinstance(extent, list) or len(extent) != 4:
+            continue
+        west, south, east, north = (float(value) for value in extent)
+        for index, marker in enumerate(map_item.get("markers", [])):
+            lon, lat = float(marker["lon"]), float(marker["lat"])
+            across = lon >= west or lon <= east  # an extent across the antimeridian
+            inside_lon = west <= lon <= east if west <= east else across
+            if inside_lon and south <= lat <= north:
+                continue
+            warnings.append(
+                f"{document.where(('maps', position, 'markers', index))}: map "
+                f"{map_item['id']!r}, marker {marker['label']!r} ({lon:g}, {lat:g}) lies outside "
+                f"the map's extent [{west:g}, {south:g}, {east:g}, {north:g}]: it is in the tiles "
+                "but left off the print sheet; widen `extent` or check `lon` and `lat`"
+            )
+    return warnings
