@@ -330,8 +330,10 @@ def test_layers_carry_their_fields(reference_dist: Path) -> None:
     markers = {f["properties"]["label"]: f for f in layers["markers"]["features"]}
     assert set(markers) == {marker.label for marker in SPEC.markers}
     assert markers["Kyiv"]["properties"]["symbol"] == "square"
-    assert shapely.geometry.shape(ukraine["geometry"]).buffer(8).contains(
-        shapely.geometry.shape(markers["Kyiv"]["geometry"])
+    assert (
+        shapely.geometry.shape(ukraine["geometry"])
+        .buffer(8)
+        .contains(shapely.geometry.shape(markers["Kyiv"]["geometry"]))
     )
 
 
