@@ -443,6 +443,8 @@ def write_layers_geojson(spec_dict: dict[str, Any], folder: Path) -> dict[str, i
                 shapely.to_geojson(lon_lat).tolist(),
                 strict=True,
             )
+            # land no country holds has no label (min_zoom 99); tippecanoe takes 0..32
+            if m <= loaded.spec.max_zoom
         ),
     )
     lines, rows = grid_borders(table.geometries)  # one line per pair of neighbours
