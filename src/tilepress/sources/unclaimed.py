@@ -3,7 +3,8 @@ water (Abyei between Sudan and South Sudan in the embedded data), added to its c
 as rows of their own so that every map draws them as land, in a neutral style.
 
 **Finding the holes** (:func:`unclaimed_land`) takes no polygon union (GEOS's coverage union
-needs 0.7 s on Natural Earth 10m, its general union 2.7 s; this, a few hundredths). The
+needs 0.7 s on Natural Earth 10m, its general union 2.7 s; this, 0.06 to 0.07 s, and
+0.1 s with the holes' areas and repair). The
 rings are read with the land on the left of every edge (exteriors counter-clockwise). An
 edge that another one joins (same two points, either way round) lies inside the union; the
 others (coasts, the shores of holes) bound it, and are chained into cycles, each edge
