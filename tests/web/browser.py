@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,40 @@ def launch_browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@dataclass
+class PageEvents:
+    """What a page reported while a test viewed it (filled in as the events come)."""
+
+    errors: list[str] = field(default_factory=list)  # page errors, console, failed requests
+    requests: list[str] = field(default_factory=list)  # every URL the page asked for
+    bad_responses: list[str] = field(default_factory=list)  # answers of status 400 and up
+
+
+def watch_page(page: Any, *, console_warnings: str | None = None) -> PageEvents:
+    """Record ``page``'s errors, requests and bad answers from now on; console messages count
+    as errors when they are errors, or when they mention ``console_warnings`` (any type)."""
+    events = PageEvents()
+
+    def console(message: Any) -> None:
+        mentioned = console_warnings is not None and console_warnings in message.text.lower()
+        if message.type == "error" or mentioned:
+            events.errors.append(f"console {message.type}: {message.text}")
+
+    def response(answer: Any) -> None:
+        if answer.status >= 400:
+            events.bad_responses.append(f"{answer.status} {answer.url}")
+
+    page.on("pageerror", lambda error: events.errors.append(f"page error: {error}"))
+    page.on("console", console)
+    page.on("request", lambda request: events.requests.append(request.url))
+    page.on(
+        "requestfailed",
+        lambda request: events.errors.append(f"request failed: {request.url} {request.failure}"),
+    )
+    page.on("response", response)
+    return events
 
 
 def wait_idle(page: Any) -> None:

@@ -32,6 +32,7 @@ from tests.web.browser import (
     keep_screenshot,
     read_pixels,
     wait_idle,
+    watch_page,
 )
 from tilepress.project import load_config
 from tilepress.sources.files import map_fields
@@ -129,27 +130,7 @@ def _view(
     colours (labels and markers hidden) at ``points`` in the first view, or at the cities and seas
     of the overview."""
     page = browser.new_page(viewport=viewport)
-    errors: list[str] = []
-    requests: list[str] = []
-    bad: list[str] = []
-    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(f"console: {message.text}") if message.type == "error" else None
-        ),
-    )
-    page.on("request", lambda request: requests.append(request.url))
-    page.on(
-        "requestfailed",
-        lambda request: errors.append(f"request failed: {request.url} {request.failure}"),
-    )
-    page.on(
-        "response",
-        lambda response: (
-            bad.append(f"{response.status} {response.url}") if response.status >= 400 else None
-        ),
-    )
+    events = watch_page(page)
     try:
         page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
         wait_idle(page)
@@ -177,9 +158,9 @@ def _view(
             labels=labels,
             markers=markers,
             pixels=pixels,
-            requests=requests,
-            errors=errors,
-            bad_responses=bad,
+            requests=events.requests,
+            errors=events.errors,
+            bad_responses=events.bad_responses,
             legend=[text.strip() for text in page.locator(".legend li").all_inner_texts()],
             attribution=page.locator(".maplibregl-ctrl-attrib").inner_text(),
             pdf_href=page.evaluate("() => document.querySelector('a.button').href"),

@@ -29,6 +29,7 @@ from tests.web.browser import (
     keep_screenshot,
     read_pixels,
     wait_idle,
+    watch_page,
 )
 
 pytestmark = pytest.mark.e2e  # every test here views a build of the workflow
@@ -159,28 +160,8 @@ _RENDERED = """layers => Object.fromEntries(layers.map(id => [id,
 
 def _view_story(browser: Any, url: str, screenshot: Path) -> StoryRun:
     page = browser.new_page(viewport=DESKTOP)
-    errors: list[str] = []
-    requests: list[str] = []
-    page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(f"console {message.type}: {message.text}")
-            if message.type == "error" or "image" in message.text.lower()
-            else None
-        ),  # an image MapLibre could not get is a warning
-    )
-    page.on("request", lambda request: requests.append(request.url))
-    page.on(
-        "requestfailed",
-        lambda request: errors.append(f"request failed: {request.url} {request.failure}"),
-    )
-    page.on(
-        "response",
-        lambda response: (
-            errors.append(f"{response.status} {response.url}") if response.status >= 400 else None
-        ),
-    )
+    # an image MapLibre could not get is only a console warning: an error here
+    events = watch_page(page, console_warnings="image")
     try:
         page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
         wait_idle(page)
@@ -195,8 +176,8 @@ def _view_story(browser: Any, url: str, screenshot: Path) -> StoryRun:
             rows=rows,
             abyei=read_pixels(page, ABYEI)[0],
             legend=[text.strip() for text in page.locator(".legend li").all_inner_texts()],
-            requests=requests,
-            errors=errors,
+            requests=events.requests,
+            errors=events.errors + events.bad_responses,
             state_errors=page.evaluate("() => window.tilepress.errors"),
         )
     finally:
