@@ -22,8 +22,7 @@ import shapely
 from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, NameObject
 
 from tests.printing.helpers import alternations, close, holds, plain, render
-from tilepress.config.model import HighlightGroup, MapSpec, Marker, OverlaySpec, Pattern
-from tilepress.printing.color import darker
+from tilepress.config.model import HighlightGroup, MapSpec, Marker, OverlaySpec, Pattern, darker
 from tilepress.printing.legend import marker_text
 from tilepress.printing.marks import label_sides, symbol_points
 from tilepress.printing.patterns import SQRT2, pattern_operators

@@ -13,7 +13,7 @@ import shapely
 
 from tests.conftest import REFERENCE_CONFIG, REFERENCE_ID
 from tests.support.servers import require_tool
-from tilepress.config.model import BOLD_STACK, REGULAR_STACK, Marker, OverlaySpec, Pattern
+from tilepress.config.model import BOLD_STACK, REGULAR_STACK, Marker, OverlaySpec, Pattern, darker
 from tilepress.project import load_config
 from tilepress.sources.description import map_description
 from tilepress.sources.highlights import Highlighting
@@ -21,7 +21,7 @@ from tilepress.sources.loaded import LoadedMap, load_map
 from tilepress.sources.table import CountryTable
 from tilepress.sources.unclaimed import UNCLAIMED_COLOR, UNCLAIMED_LEGEND, UNCLAIMED_PATTERN
 from tilepress.tiles.schema import attribution_html, tileset_center, tileset_metadata
-from tilepress.web.marks import darker, has_unclaimed_land, legend
+from tilepress.web.marks import has_unclaimed_land, legend
 from tilepress.web.style import build_style, first_view, maplibre_style, tilejson
 
 SPEC = load_config(REFERENCE_CONFIG).map(REFERENCE_ID)

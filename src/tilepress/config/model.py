@@ -130,6 +130,16 @@ class Marker:
     note: str | None = None  # what it means, for the legend
 
 
+OUTLINE_SHADE = 0.6  # an overlay's outline: its colour at 60 % of its brightness
+
+
+def darker(color: str, factor: float = OUTLINE_SHADE) -> str:
+    """A ``#rrggbb`` colour (as the config resolves every colour) with each channel scaled by
+    ``factor``: by default an overlay's outline, a shade darker than its fill."""
+    channels = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(channel * factor):02x}" for channel in channels)
+
+
 @dataclass(frozen=True)
 class OverlaySpec:
     """An area drawn over the countries from a polygon file, with its legend entry."""
@@ -143,6 +153,11 @@ class OverlaySpec:
     pattern: Pattern | None = None
     outline: str = "solid"  # solid or dashed
     date: str | None = None
+
+    @property
+    def outline_color(self) -> str:
+        """The colour of its outline, on paper and on screen: a shade darker than its fill."""
+        return darker(self.color)
 
     @property
     def local_path(self) -> str:

@@ -31,12 +31,6 @@ def hex_rgb(color: str) -> tuple[float, float, float]:
     return (int(color[1:3], 16) / 255.0, int(color[3:5], 16) / 255.0, int(color[5:7], 16) / 255.0)
 
 
-def darker(color: str, factor: float = 0.6) -> str:
-    """``'#rrggbb'`` with each channel scaled by ``factor`` (an outline a shade darker)."""
-    r, g, b = (round(v * 255 * factor) for v in hex_rgb(color))
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
 def rgb_to_cmyk(r: float, g: float, b: float) -> tuple[float, float, float, float]:
     """Naive device conversion (no ICC profile): black from the darkest channel."""
     k = 1.0 - max(r, g, b)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tilepress.config.model import MapSpec, Marker, OverlaySpec, Pattern
-from tilepress.printing.color import FRAME_GREY, INK, WHITE, darker
+from tilepress.config.model import MapSpec, Marker, OverlaySpec, Pattern, darker
+from tilepress.printing.color import FRAME_GREY, INK, WHITE
 from tilepress.printing.drawing import Drawing
 from tilepress.printing.fonts import Fonts
 from tilepress.printing.frame import Box, ProjectedFrame

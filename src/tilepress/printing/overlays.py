@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from tilepress.config.model import OverlaySpec
 from tilepress.geometry.projection import PrintProjection
-from tilepress.printing.color import Mode, darker, pdf_color
+from tilepress.printing.color import Mode, pdf_color
 from tilepress.printing.drawing import MIN_LINE_WIDTH
 from tilepress.printing.frame import Box, FloatArray, ProjectedFrame
 from tilepress.printing.geometry import map_geometry
@@ -103,7 +103,7 @@ def draw_overlays(
             draw_pattern(canvas, path, pattern, grown(shape.bounds, width, frame), unit, mode)
         if len(shape.outline):
             lines, _ends = path_operators(shape.outline, shape.outline_moves)
-            canvas.setStrokeColor(pdf_color(darker(shape.spec.color), mode))
+            canvas.setStrokeColor(pdf_color(shape.spec.outline_color, mode))
             canvas.setLineWidth(outline_width(unit))
             canvas.setLineJoin(1)
             canvas.setDash(outline_dash(shape.spec.outline, unit), 0)

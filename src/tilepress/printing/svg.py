@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from tilepress.config.model import Pattern
 from tilepress.geometry.projection import projection_name
-from tilepress.printing.color import INK, WHITE, darker
+from tilepress.printing.color import INK, WHITE
 from tilepress.printing.contents import SheetContents
 from tilepress.printing.credit import credit_line
 from tilepress.printing.drawing import BORDER_WIDTH, MIN_LINE_WIDTH
@@ -132,7 +132,7 @@ def _overlays_svg(sheet: SheetContents, data: PathData) -> list[str]:
             line, _ends = data(shape.outline, shape.outline_moves)
             dash = " ".join(number_text(v) for v in outline_dash(shape.spec.outline, unit))
             parts.append(
-                f'<path fill="none" stroke="{darker(shape.spec.color)}" '
+                f'<path fill="none" stroke="{shape.spec.outline_color}" '
                 f'stroke-width="{number_text(outline_width(unit))}" stroke-linejoin="round"'
                 + (f' stroke-dasharray="{dash}"' if dash else "")
                 + f' d="{line.decode()}"/>\n'

@@ -28,7 +28,6 @@ MARKER_TEXT_SIZE: Final = 12
 MARKER_GAP: Final = 3.0  # CSS pixels between a symbol and its label
 DEFAULT_MARKER_SIZE: Final = 6.0
 OUTLINE_DASHES: Final = [3.0, 2.0]  # in line widths
-SHADE: Final = 0.6  # an overlay's outline: its colour at 60 % of its brightness
 
 LABEL_ANCHORS: Final = {
     # where the label goes: the text anchors MapLibre tries, in order
@@ -38,15 +37,6 @@ LABEL_ANCHORS: Final = {
     "below": ["top"],
     "auto": ["left", "right", "bottom", "top"],
 }
-
-
-def darker(color: str, factor: float = SHADE) -> str:
-    """A ``#rrggbb`` colour with each channel scaled by ``factor``."""
-    value = color.lstrip("#")
-    if len(value) == 3:
-        value = "".join(ch * 2 for ch in value)
-    channels = [int(value[i : i + 2], 16) for i in (0, 2, 4)]
-    return "#" + "".join(f"{round(channel * factor):02x}" for channel in channels)
 
 
 def _layer(layer_id: str, kind: str, source_layer: str, **rest: Any) -> dict[str, Any]:
@@ -74,8 +64,8 @@ def country_pattern_layer() -> dict[str, Any]:
 def overlay_layers(spec: MapSpec) -> list[dict[str, Any]]:
     """The overlays, over the borders: fill, pattern, and an outline in a darker shade of
     the fill, dashed for ``outline: dashed``."""
-    shades = {overlay.color: darker(overlay.color) for overlay in spec.overlays}
-    fallback = darker(OverlaySpec(label="").color)
+    shades = {overlay.color: overlay.outline_color for overlay in spec.overlays}
+    fallback = OverlaySpec(label="").outline_color
     line_color: Any = fallback
     if shades:
         line_color = ["match", ["get", "color"]]
@@ -238,7 +228,7 @@ def legend(spec: MapSpec, *, unclaimed: bool = False) -> list[dict[str, Any]]:
             "label": overlay.label,
             "color": overlay.color,
             "outline": overlay.outline,
-            "outline_color": darker(overlay.color),
+            "outline_color": overlay.outline_color,
         }
         if overlay.date:
             entry["date"] = overlay.date
