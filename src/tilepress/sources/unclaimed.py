@@ -91,7 +91,7 @@ def _without_land_inside(holes: NDArray[np.object_], rings: Rings) -> NDArray[np
     around a hole touch it along its outline, and nothing crosses that."""
     if len(holes) == 0:
         return holes
-    starts = np.cumsum(rings.sizes) - rings.sizes
+    starts = rings.starts
     exteriors = np.flatnonzero(np.r_[True, rings.ring_polygon[1:] != rings.ring_polygon[:-1]])
     firsts = shapely.points(rings.xy[starts[exteriors]])
     exterior, hole = shapely.STRtree(holes).query(firsts, predicate="intersects")
@@ -119,8 +119,7 @@ def hole_outlines(rings: Rings) -> NDArray[np.object_]:
     if len(rings.xy) == 0:
         return np.empty(0, dtype=object)
     directed, sign, terms = _oriented(rings)
-    xy, sizes = directed.xy, directed.sizes
-    starts = np.cumsum(sizes) - sizes
+    xy, sizes, starts = directed.xy, directed.sizes, directed.starts
     point, boundary, junction = _boundary_edges(xy, sizes)
     area_before = np.r_[0.0, np.cumsum(terms)]  # twice the signed area of the edges so far
     runs = _Runs.of(xy, point, boundary, junction, starts, sizes, area_before, sign)
