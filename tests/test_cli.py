@@ -256,6 +256,28 @@ def test_step_with_a_bad_spec(runner: CliRunner, tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_only_the_steps_that_draw_overlays_read_their_files(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """The style step uses an overlay's settings alone (its rule does not wait for a fetched
+    overlay file): it runs with the file not there yet, which the tile step needs."""
+    overlay = {"label": "Front line", "path": str(tmp_path / "not-yet.geojson")}
+    spec = load_config(REFERENCE_CONFIG).maps[0].to_dict() | {"overlays": [overlay]}
+    spec |= {"min_zoom": 0, "max_zoom": 0}
+    styled = runner.invoke(
+        main, ["step", "style", "--spec", json.dumps(spec), "--out", str(tmp_path / "style")]
+    )
+    assert styled.exit_code == 0, styled.output
+    style = json.loads((tmp_path / "style" / "style.json").read_text())
+    assert "Front line" in [entry["label"] for entry in style["metadata"]["tilepress:legend"]]
+    tiled = runner.invoke(
+        main, ["step", "tiles", "--spec", json.dumps(spec), "--out", str(tmp_path / "tiles")]
+    )
+    assert tiled.exit_code == 1
+    assert "no such overlay file" in tiled.stderr
+    assert not (tmp_path / "tiles").exists()
+
+
 def test_step_tiles_runs_without_the_cycle_collector_and_restores_it(
     runner: CliRunner, tmp_path: Path
 ) -> None:

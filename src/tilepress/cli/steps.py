@@ -64,16 +64,18 @@ def _spec(spec_json: str) -> Any:
         raise ConfigError([f"--spec is not a map specification: {error}"]) from None
 
 
-def _load_map(spec_json: str, source_path: Path | None) -> Any:
+def _load_map(spec_json: str, source_path: Path | None, *, overlays: bool = False) -> Any:
     """The map of ``--spec`` with its source read (:func:`tilepress.sources.loaded.load_map`):
-    read by a forked process while this one imports the tiling modules and their libraries."""
+    read by a forked process while this one imports the tiling modules and their libraries.
+    Its overlay files are read only for a step that draws them (``overlays``): the others use
+    their settings alone, and their rules do not wait for a fetched overlay file."""
     from tilepress.sources.files import ReadAhead, SourceFile, map_fields
 
     spec = _spec(spec_json)
     read_ahead = ReadAhead.start(SourceFile.of(spec.source, source_path, map_fields(spec.source)))
     from tilepress.sources.loaded import load_map
 
-    return load_map(spec, source_path, read_ahead=read_ahead)
+    return load_map(spec, source_path, read_ahead=read_ahead, overlays=overlays)
 
 
 @step.command("generalize")
@@ -126,7 +128,7 @@ def step_tiles(
 ) -> None:
     """Vector tiles: z/x/y folder, MBTiles, PMTiles and a report."""
     with without_cycle_collector():
-        loaded = _load_map(spec_json, source_path)
+        loaded = _load_map(spec_json, source_path, overlays=True)
         from tilepress.tiles.build import build_tiles
 
         build_tiles(loaded, out_dir, workers=threads, pyramid=generalized)
@@ -152,7 +154,7 @@ def step_tile_part(
 
     shard = parse_shard(shard_name)
     with without_cycle_collector():
-        loaded = _load_map(spec_json, source_path)
+        loaded = _load_map(spec_json, source_path, overlays=True)
         from tilepress.tiles.build import build_part
 
         build_part(loaded, generalized, shard, out_path)
