@@ -72,19 +72,20 @@ def test_help_lists_every_command_with_a_summary(runner: CliRunner) -> None:
     result = runner.invoke(main, ["--help"])
     assert result.exit_code == 0
     listed = listed_commands(result.output)
-    assert set(listed) == {"check-config", "run", "serve", "step"}
+    assert set(listed) == {"check-config", "init", "run", "serve", "step"}
     assert all(listed.values()), listed  # each with its summary
     steps = runner.invoke(main, ["step", "--help"])
     assert steps.exit_code == 0
     step_commands = {
-        "bundle", "fetch", "generalize", "glyphs", "merge-tiles", "preview", "print", "style",
-        "tile-part", "tiles", "verify",
+        "archives", "assemble-tiles", "bundle", "fetch", "generalize", "glyphs", "preview",
+        "print", "style", "tile-geometry", "tile-part", "tiles", "verify",
     }  # fmt: skip
     assert set(listed_commands(steps.output)) == step_commands
     # Every step the rules call exists and takes the options they pass.
     rules = "".join(path.read_text() for path in (REPO / "workflow" / "rules").glob("*.smk"))
     called = re.findall(r"tilepress step ([a-z-]+)(.*?)2> \{log", rules, flags=re.S)
-    assert {command for command, _ in called} == step_commands - {"tiles", "verify"}
+    # `step preview` renders any PDF: the print rule's `step print --png` makes the map's PNG
+    assert {command for command, _ in called} == step_commands - {"tiles", "verify", "preview"}
     for command, arguments in called:
         usage = runner.invoke(main, ["step", command, "--help"])
         assert usage.exit_code == 0, command
@@ -288,7 +289,7 @@ def test_step_tiles_runs_without_the_cycle_collector_and_restores_it(
 
     def record(phase: str, info: dict[str, int]) -> None:
         running = {frame.name for frame in traceback.extract_stack()}
-        collections.extend(sorted(running & {"load_map", "build_tiles", "merge_tiles"}))
+        collections.extend(sorted(running & {"load_map", "build_tiles", "assemble_map"}))
 
     gc.callbacks.append(record)
     try:
@@ -382,7 +383,7 @@ def test_console_script_step_ends_with_its_output_flushed_and_workers_gone(
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr.rstrip().splitlines()[-1].startswith(f"tilepress: {spec['id']}: ")
-    assert "merged in" in completed.stderr
+    assert "MBTiles and PMTiles of" in completed.stderr  # the last stage's line
     assert (out / "tiles-report.json").is_file()
     assert _processes_mentioning(str(out)) == []  # no worker outlives the command
     failed = subprocess.run(

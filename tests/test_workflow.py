@@ -362,24 +362,6 @@ def test_micro_states_keep_a_trace_and_drops_are_reported(reference_dist: Path) 
     assert metadata["tilepress_stats"] == report["zooms"]
 
 
-def test_a_colour_change_does_not_redo_the_geometry(reference_build: Path, tmp_path: Path) -> None:
-    """Dry run after a colour change: tiles re-encode, generalization stays."""
-    config = tmp_path / "recoloured.yaml"
-    config.write_text(REFERENCE_CONFIG.read_text().replace('"#1f5fbf"', '"#2a6fd0"'))
-    result = run_workflow(reference_build, config, "--dry-run")
-    assert result.returncode == 0, result.stderr[-2000:]
-    jobs = {
-        line.split()[0]
-        for line in result.stdout.splitlines() + result.stderr.splitlines()
-        if line.strip()
-        and line.split()[0] in {"generalize", "tiles", "style", "print_sheet"}
-        and len(line.split()) == 2
-        and line.split()[1].isdigit()
-    }
-    assert {"tiles", "style", "print_sheet"} <= jobs
-    assert "generalize" not in jobs
-
-
 def test_a_url_source_is_downloaded_once_and_checked(http_server: Server, tmp_path: Path) -> None:
     """A map naming its source by URL: fetched by the workflow into data/, checked, used."""
     shutil.copy(NATURAL_EARTH_ZIP, http_server.folder / "countries.zip")
@@ -450,19 +432,24 @@ def _jobs_run(log_text: str, rule: str) -> list[str]:
 
 
 def test_sharded_build_equals_unsharded(reference_build: Path, tmp_path: Path) -> None:
-    """Zoom 6 cut into three bands gives the same files as the default plan (zooms 0-5 and 6)
-    and as one unsharded `step tiles` job, byte for byte, report and archive stats included."""
+    """Zoom 6 cut into three bands (generalized once, then a geometry job per shard) gives the
+    same files as the default plan (the whole geometry in one job) and as one unsharded
+    `step tiles` job, byte for byte, report and archive stats included."""
     config = _config_with(tmp_path, "    shards: 3\n")
     result = run_workflow(tmp_path, config)
     assert result.returncode == 0, result.stderr[-3000:]
     shards = _jobs_run(result.stderr, "tile_part")
     assert len(shards) == 4 and any("z6_2of3" in line for line in shards), shards
+    assert len(_jobs_run(result.stderr, "generalize")) == 1
+    assert not _jobs_run(result.stderr, "tile_geometry")
     sharded = _tile_digests(tmp_path / "dist" / REFERENCE_ID)
     assert sharded == _tile_digests(reference_build / "dist" / REFERENCE_ID)
-    assert not list((tmp_path / "dist" / ".parts").rglob("*.part"))  # temporary, merged
+    cache = tmp_path / "dist" / ".cache" / "natural-earth"
+    kept = sorted(path.name for path in (cache / "z0-6.parts").glob("*.part"))
+    assert kept == ["z0-5.part", "z6_0of3.part", "z6_1of3.part", "z6_2of3.part"]  # for reruns
     settings = SPEC.to_dict()
     settings.pop("shards")
-    pyramid = reference_build / "dist" / ".cache" / "natural-earth" / "z0-6.pyramid"
+    pyramid = cache / "z0-6.pyramid"
     env = tilepress_env()
     unsharded = subprocess.run(
         [
@@ -490,9 +477,9 @@ def test_sharded_build_equals_unsharded(reference_build: Path, tmp_path: Path) -
     }
 
 
-def test_maps_share_the_generalization_and_never_wait_for_each_other(tmp_path: Path) -> None:
+def test_maps_share_the_tile_geometry_and_never_wait_for_each_other(tmp_path: Path) -> None:
     second = (
-        "  - id: second-map\n    title: Second\n    shards: 2\n"
+        "  - id: second-map\n    title: Second\n"
         '    highlight: [{label: France, color: "#000000", countries: [FRA]}]\n'
     )
     config = tmp_path / "two.yaml"
@@ -510,12 +497,13 @@ def test_maps_share_the_generalization_and_never_wait_for_each_other(tmp_path: P
             a, b = line.split(" -> ")
             edges.append((a, b))
     rules = [label.split("\\n")[0] for label in labels.values()]
-    assert rules.count("generalize") == 1  # one source, one zoom range: generalized once
-    assert rules.count("tile_part") == 2 + 3 and rules.count("tiles") == 2
-    # Without the shared generalization and the final target, the jobs fall apart into
+    assert rules.count("tile_geometry") == 1  # one source, one zoom range: cut once
+    assert "generalize" not in rules and "tile_part" not in rules
+    assert rules.count("tiles") == 2 and rules.count("archives") == 2
+    # Without the shared tile geometry and the final target, the jobs fall apart into
     # groups of one map each: no job of one map waits for a job of the other.
     shared = {
-        node for node, label in labels.items() if label.split("\\n")[0] in ("all", "generalize")
+        node for node, label in labels.items() if label.split("\\n")[0] in ("all", "tile_geometry")
     }
     group = {node: node for node in labels if node not in shared}
 
@@ -551,7 +539,7 @@ def test_a_killed_run_resumes_without_redoing_finished_shards(
     config = _config_with(tmp_path, "    shards: 4\n")
     env = tilepress_env()
     command = [*tilepress_command(), "run", "--configfile", str(config), "--cores", "2"]
-    parts = tmp_path / "dist" / ".parts" / REFERENCE_ID
+    parts = tmp_path / "dist" / ".cache" / "natural-earth" / "z0-6.parts"
     run = subprocess.Popen(
         command,
         cwd=tmp_path,

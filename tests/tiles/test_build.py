@@ -19,7 +19,7 @@ from tilepress.project import load_config
 from tilepress.sources.loaded import LoadedMap, load_map
 from tilepress.tiles import jobs
 from tilepress.tiles.build import build_tiles
-from tilepress.tiles.features import encode_rows
+from tilepress.tiles.geometry_tiles import encode_geometry_rows
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +29,13 @@ def small_map() -> LoadedMap:
 
 
 def failing_at(zoom: int) -> Any:
-    """``encode_rows`` that fails for one zoom and is slow for the others, so the other
-    workers are still writing their parts and tile files when the failure arrives."""
+    """``encode_geometry_rows`` that fails for one zoom and is slow for the others, so the
+    other workers are still writing their parts when the failure arrives."""
 
-    def encode(content: Any, level: Any, tile_rows: range, stats: Any) -> Iterator[Any]:
+    def encode(source: Any, level: Any, tile_rows: range, stats: Any) -> Iterator[Any]:
         if level.zoom == zoom:
             raise RuntimeError(f"job of zoom {zoom} failed")
-        for tile in encode_rows(content, level, tile_rows, stats):
+        for tile in encode_geometry_rows(source, level, tile_rows, stats):
             time.sleep(0.002)
             yield tile
 
@@ -46,11 +46,11 @@ def failing_at(zoom: int) -> Any:
 def test_a_failed_job_ends_the_build_with_its_error_and_leaves_nothing(
     small_map: LoadedMap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
-    monkeypatch.setattr(jobs, "encode_rows", failing_at(2))  # forked workers inherit it
+    monkeypatch.setattr(jobs, "encode_geometry_rows", failing_at(2))  # forked workers inherit it
     out = tmp_path / "out"
     with pytest.raises(RuntimeError, match="job of zoom 2 failed"):
         build_tiles(small_map, out, workers=workers)
-    assert list(out.iterdir()) == []  # no part folder, no tile folder, no archive
+    assert list(out.iterdir()) == []  # no geometry folder, no tile folder, no archive
     assert multiprocessing.active_children() == []  # every worker waited for
 
 
@@ -60,7 +60,7 @@ def test_a_cleanup_that_fails_does_not_hide_the_first_error(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(jobs, "encode_rows", failing_at(1))
+    monkeypatch.setattr(jobs, "encode_geometry_rows", failing_at(1))
 
     def refuse(path: Any, *args: Any, **kwargs: Any) -> None:
         raise PermissionError(13, "Permission denied", str(path))
@@ -72,4 +72,4 @@ def test_a_cleanup_that_fails_does_not_hide_the_first_error(
     ):
         build_tiles(small_map, tmp_path / "out", workers=2)
     removal = [r.getMessage() for r in caplog.records if "cannot remove" in r.getMessage()]
-    assert len(removal) == 2 and all("Permission denied" in text for text in removal)
+    assert len(removal) == 1 and "Permission denied" in removal[0]  # the geometry folder

@@ -1,5 +1,5 @@
-"""Sharded tiling: the plan of jobs, part files written whole or not at all, and a merge of
-parts that equals the unsharded build byte for byte."""
+"""Sharded tile geometry: the plan of jobs, part files written whole or not at all, and
+tiles assembled from parts that equal the unsharded build byte for byte."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from tests.support.mvt import decode
 from tests.tiles.test_marks import write_overlays
 from tilepress.errors import TilingError
 from tilepress.geometry.rings import Rings
-from tilepress.outputs import part_files
+from tilepress.outputs import geometry_inputs
 from tilepress.project import load_config
 from tilepress.sources.loaded import LoadedMap, load_map
+from tilepress.tiles.assemble import assemble_in_scratch
 from tilepress.tiles.bands import (
     TILE_WORK,
     VERTEX_WORK,
@@ -29,12 +30,20 @@ from tilepress.tiles.bands import (
     estimated_work,
     row_bands,
 )
-from tilepress.tiles.build import build_part, build_pyramid, build_tiles, merge_tiles
+from tilepress.tiles.build import build_part, build_pyramid, build_tiles
+from tilepress.tiles.geometry_tiles import GeometryTile
 from tilepress.tiles.grid import tile_unit
 from tilepress.tiles.parts import PartSet, PartWriter, open_part
 from tilepress.tiles.pyramid import zoom_level
 from tilepress.tiles.report import ZoomStats
-from tilepress.tiles.shards import Shard, map_digest, parse_shard, passes, plan_shards
+from tilepress.tiles.shards import (
+    Shard,
+    geometry_digest,
+    geometry_owner,
+    parse_shard,
+    passes,
+    plan_shards,
+)
 
 ZOOMS = range(0, 4)  # deep enough for bands and passes, quick to generalize
 
@@ -103,10 +112,11 @@ def test_a_band_of_explicit_rows_round_trips_and_merges_with_others(tmp_path: Pa
     paths = [tmp_path / f"{shard.name}.part" for shard in (south, north)]
     for path, shard in zip(paths, (south, north), strict=True):
         _write_part(path, shard)
-    with PartSet(paths, map_id="m", digest="d" * 64, zooms=range(2, 3)) as parts:
-        assert [key for key, _data in parts.tiles_zxy()] == [(2, 0, y) for y in range(4)]
+    with PartSet(paths, owner="m", digest="d" * 64, zooms=range(2, 3)) as parts:
+        assert sorted(parts.geometry(2, range(4))) == [(0, y) for y in range(4)]
+        assert sorted(parts.geometry(2, range(2, 4))) == [(0, 2), (0, 3)]  # across both parts
     with pytest.raises(TilingError, match="are in no part"):
-        PartSet(paths[1:], map_id="m", digest="d" * 64, zooms=range(2, 3))
+        PartSet(paths[1:], owner="m", digest="d" * 64, zooms=range(2, 3))
 
 
 @pytest.mark.parametrize(
@@ -161,15 +171,17 @@ def test_a_zooms_work_counts_its_vertices_and_tiles() -> None:
     assert by_tiles == pytest.approx(0.00126)
 
 
-def test_the_workflow_names_a_part_per_shard() -> None:
+def test_the_workflow_names_one_geometry_job_or_a_part_per_shard() -> None:
     spec = load_config(REFERENCE_CONFIG).map(REFERENCE_ID)
-    assert part_files("dist", spec) == [
-        f"dist/.parts/{REFERENCE_ID}/z0-5.part",
-        f"dist/.parts/{REFERENCE_ID}/z6.part",
+    assert geometry_inputs("dist", spec) == ["dist/.cache/natural-earth/z0-6.geometry"]
+    deeper = dataclasses.replace(spec, max_zoom=8)
+    assert geometry_inputs("out", deeper) == [
+        f"out/.cache/natural-earth/z0-8.parts/{name}.part"
+        for name in ("z0-5", "z6", "z7_0of2", "z7_1of2", "z8_0of4", "z8_1of4", "z8_2of4", "z8_3of4")
     ]
-    deeper = dataclasses.replace(spec, max_zoom=7, shards=3)
-    assert part_files("out", deeper)[-3:] == [
-        f"out/.parts/{REFERENCE_ID}/z7_{band}of3.part" for band in range(3)
+    banded = dataclasses.replace(spec, max_zoom=7, shards=3)
+    assert geometry_inputs("out", banded)[-3:] == [
+        f"out/.cache/natural-earth/z0-7.parts/z7_{band}of3.part" for band in range(3)
     ]
 
 
@@ -177,32 +189,43 @@ def test_the_workflow_names_a_part_per_shard() -> None:
 # Part files
 
 
+def _tile(y: int, borders: bytes) -> GeometryTile:
+    no_rows = np.empty(0, dtype=np.int32)
+    return GeometryTile(
+        0, y, no_rows, no_rows.astype(np.uint8), no_rows.astype(np.int64), b"", borders, 0, 1
+    )
+
+
 def _write_part(path: Path, shard: Shard, digest: str = "d" * 64) -> None:
-    with PartWriter(path, map_id="m", shard=shard, digest=digest) as writer:
+    with PartWriter(path, owner="m", shard=shard, digest=digest) as writer:
         for zoom, rows in shard.tasks():
             for y in rows:
-                writer.add(zoom, 0, y, f"{zoom}/{y}".encode())
-        writer.finish([ZoomStats(zoom, tiles=len(rows)) for zoom, rows in shard.tasks()])
+                writer.add(zoom, 0, y, _tile(y, f"{zoom}/{y}".encode()).to_bytes())
+        writer.finish([ZoomStats(zoom, vertices=len(rows)) for zoom, rows in shard.tasks()])
 
 
 def test_a_part_appears_only_when_finished(tmp_path: Path) -> None:
     target = tmp_path / "z1.part"
     with (
         pytest.raises(TilingError, match="left unfinished"),
-        PartWriter(target, map_id="m", shard=Shard(range(1, 2)), digest="d") as writer,
+        PartWriter(target, owner="m", shard=Shard(range(1, 2)), digest="d") as writer,
     ):
         writer.add(1, 0, 0, b"tile")
     with (
         pytest.raises(RuntimeError, match="killed"),
-        PartWriter(target, map_id="m", shard=Shard(range(1, 2)), digest="d") as writer,
+        PartWriter(target, owner="m", shard=Shard(range(1, 2)), digest="d") as writer,
     ):
         writer.add(1, 0, 0, b"tile")
         raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []  # no part, no temporary file left behind
     _write_part(target, Shard(range(1, 2)))
     part = open_part(target)
-    assert part.shard == Shard(range(1, 2)) and part.stats[0].tiles == 2
-    assert list(part.tiles_zxy()) == [((1, 0, 0), b"1/0"), ((1, 0, 1), b"1/1")]
+    assert part.shard == Shard(range(1, 2)) and part.stats[0].vertices == 2
+    tiles = list(part.geometry(1, range(2)))
+    assert [(t.x, t.y, t.borders, t.borders_given) for t in tiles] == [
+        (0, 0, b"1/0", 1),
+        (0, 1, b"1/1", 1),
+    ]
     part.close()
 
 
@@ -217,29 +240,29 @@ def test_a_damaged_part_is_refused_by_name(tmp_path: Path) -> None:
         connection.execute("CREATE TABLE part (key TEXT, value TEXT)")
     with pytest.raises(TilingError, match="not a complete tile part"):
         open_part(stray)
-    with pytest.raises(TilingError, match="no such part"):
+    with pytest.raises(TilingError, match="no such tile part"):
         open_part(tmp_path / "missing.part")
 
 
-def test_a_merge_needs_every_row_once_with_the_same_settings(tmp_path: Path) -> None:
+def test_an_assembly_needs_every_row_once_with_the_same_settings(tmp_path: Path) -> None:
     bands = [Shard(range(2, 3), band, 3) for band in range(3)]
     paths = [tmp_path / f"{shard.name}.part" for shard in bands]
     for path, shard in zip(paths, bands, strict=True):
         _write_part(path, shard)
-    with PartSet(paths[::-1], map_id="m", digest="d" * 64, zooms=range(2, 3)) as parts:
-        keys = [key for key, _data in parts.tiles_zxy()]
-        assert keys == [(2, 0, y) for y in range(4)]  # streamed in order across parts
-        assert parts.zoom_stats()[0].tiles == 4
+    with PartSet(paths[::-1], owner="m", digest="d" * 64, zooms=range(2, 3)) as parts:
+        tiles = parts.geometry(2, range(4))
+        assert [tiles[(0, y)].borders for y in range(4)] == [f"2/{y}".encode() for y in range(4)]
+        assert parts.zoom_stats()[0].vertices == 4
     with pytest.raises(TilingError, match="are in no part"):
-        PartSet(paths[:2], map_id="m", digest="d" * 64, zooms=range(2, 3))
+        PartSet(paths[:2], owner="m", digest="d" * 64, zooms=range(2, 3))
     whole = tmp_path / "z2.part"
     _write_part(whole, Shard(range(2, 3)))
     with pytest.raises(TilingError, match="overlaps another part"):
-        PartSet([*paths, whole], map_id="m", digest="d" * 64, zooms=range(2, 3))
+        PartSet([*paths, whole], owner="m", digest="d" * 64, zooms=range(2, 3))
     with pytest.raises(TilingError, match="other settings"):
-        PartSet(paths, map_id="m", digest="e" * 64, zooms=range(2, 3))
-    with pytest.raises(TilingError, match="map 'm', not 'n'"):
-        PartSet(paths, map_id="n", digest="d" * 64, zooms=range(2, 3))
+        PartSet(paths, owner="m", digest="e" * 64, zooms=range(2, 3))
+    with pytest.raises(TilingError, match="geometry of 'm', not 'n'"):
+        PartSet(paths, owner="n", digest="d" * 64, zooms=range(2, 3))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,7 +285,7 @@ def small_map(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoadedMap, Path
     return load_map(spec), pyramid
 
 
-def test_sharded_parts_merge_to_the_unsharded_build(
+def test_tiles_assembled_from_sharded_parts_equal_the_unsharded_build(
     small_map: tuple[LoadedMap, Path], tmp_path: Path
 ) -> None:
     loaded, pyramid = small_map
@@ -272,8 +295,9 @@ def test_sharded_parts_merge_to_the_unsharded_build(
     parts = []
     for shard in shards:
         parts.append(tmp_path / "parts" / f"{shard.name}.part")
-        build_part(loaded, pyramid, shard, parts[-1], pass_tiles=8)
-    sharded = merge_tiles(loaded, parts[::-1], tmp_path / "sharded")
+        build_part(loaded.spec.source, ZOOMS, pyramid, shard, parts[-1], pass_tiles=8)
+    (tmp_path / "sharded").mkdir()
+    sharded = assemble_in_scratch(loaded, parts[::-1], tmp_path / "sharded")
     assert sharded == unsharded
     files = file_digests(tmp_path / "sharded")
     assert files == file_digests(tmp_path / "unsharded")
@@ -296,18 +320,30 @@ def test_sharded_parts_merge_to_the_unsharded_build(
         assert file_digests(tmp_path / f"direct-{workers}") == files
 
 
-def test_a_part_of_other_settings_is_not_merged(
+def test_geometry_of_other_source_settings_or_zooms_is_not_assembled(
     small_map: tuple[LoadedMap, Path], tmp_path: Path
 ) -> None:
     loaded, pyramid = small_map
     part = tmp_path / "z0-3.part"
-    build_part(loaded, pyramid, Shard(ZOOMS), part)
-    recoloured = dataclasses.replace(loaded.spec, base_color="#000000")
-    assert map_digest(recoloured) != map_digest(loaded.spec)
-    assert map_digest(dataclasses.replace(loaded.spec, shards=9)) == map_digest(loaded.spec)
-    other = LoadedMap(recoloured, loaded.table, loaded.highlighting, loaded.overlays)
+    source = loaded.spec.source
+    build_part(source, ZOOMS, pyramid, Shard(ZOOMS), part)
+    assert open_part(part).owner == geometry_owner(source, ZOOMS) == "natural-earth/z0-3"
+    other_source = dataclasses.replace(source, name_field="NAME_DE")
+    assert geometry_digest(other_source, ZOOMS) != geometry_digest(source, ZOOMS)
+    other = LoadedMap(
+        dataclasses.replace(loaded.spec, source=other_source),
+        loaded.table,
+        loaded.highlighting,
+        loaded.overlays,
+    )
+    (tmp_path / "out").mkdir()
     with pytest.raises(TilingError, match="other settings"):
-        merge_tiles(other, [part], tmp_path / "out")
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
-    with pytest.raises(TilingError, match="outside map"):
-        build_part(loaded, pyramid, Shard(range(4, 5)), tmp_path / "z4.part")
+        assemble_in_scratch(other, [part], tmp_path / "out")
+    shallower = LoadedMap(
+        dataclasses.replace(loaded.spec, max_zoom=2), loaded.table, loaded.highlighting, []
+    )
+    with pytest.raises(TilingError, match="geometry of 'natural-earth/z0-3', not"):
+        assemble_in_scratch(shallower, [part], tmp_path / "out")
+    assert not any((tmp_path / "out").iterdir())
+    with pytest.raises(TilingError, match="outside the zooms"):
+        build_part(source, ZOOMS, pyramid, Shard(range(4, 5)), tmp_path / "z4.part")

@@ -2,12 +2,15 @@
 import json
 from dataclasses import asdict
 
-from tilepress.outputs import map_outputs, part_files
-from tilepress.project import config_from_mapping
+from tilepress.config.step_settings import step_settings
+from tilepress.outputs import geometry_inputs, map_outputs, tile_store
+from tilepress.cli.checked_config import from_mapping
 from tilepress.tiles.shards import SHARD_PATTERN
 
-# Validates every key and looks up every highlighted country before any job starts.
-PROJECT = config_from_mapping(config, source="the workflow configuration")
+# Validates every key and looks up every highlighted country before any job starts; the
+# look-up is skipped when `tilepress run` (same process) or an earlier run made it for the
+# same highlights and source files (tilepress.cli.checked_config).
+PROJECT = from_mapping(config, source="the workflow configuration")
 OUT = PROJECT.output_dir
 
 
@@ -28,9 +31,17 @@ def spec_json(wildcards):
 
     The shard count is left out: how the tiles are cut changes no output.
     """
-    settings = map_spec(wildcards).to_dict()
-    settings.pop("shards")
-    return json.dumps(settings, sort_keys=True)
+    return json.dumps(step_settings(map_spec(wildcards), "all"), sort_keys=True)
+
+
+def tile_spec_json(wildcards):
+    """The settings the tile assembly reads: its tags and layers, none of the map's text."""
+    return json.dumps(step_settings(map_spec(wildcards), "tiles"), sort_keys=True)
+
+
+def glyph_spec_json(wildcards):
+    """The settings the glyphs read: the labelled names and fonts, none of the colours."""
+    return json.dumps(step_settings(map_spec(wildcards), "glyphs"), sort_keys=True)
 
 
 def source_file(wildcards):
@@ -42,15 +53,20 @@ def overlay_files(wildcards):
     return [overlay.local_path for overlay in map_spec(wildcards).overlays]
 
 
-def pyramid_file(wildcards):
-    """Generalized geometry: shared by every map with the same source and zoom range."""
-    spec = map_spec(wildcards)
-    return f"{OUT}/.cache/{spec.source.name}/z{spec.min_zoom}-{spec.max_zoom}.pyramid"
+def source_json(wildcards):
+    """The source's settings, for the rules of its shared tile geometry."""
+    return json.dumps(asdict(PROJECT.sources[wildcards.source]), sort_keys=True)
 
 
-def tile_parts(wildcards):
-    """The part files of a map's tile jobs (one per shard), merged by rule `tiles`."""
-    return part_files(OUT, map_spec(wildcards))
+def tile_geometry(wildcards):
+    """The shared tile geometry of the map's source and zoom range (one folder, or the part
+    file of each shard), assembled by rule `tiles` into the map's tiles."""
+    return geometry_inputs(OUT, map_spec(wildcards))
+
+
+def map_tile_store(wildcards):
+    """The map's assembled tiles, which rule `archives` writes its MBTiles and PMTiles from."""
+    return tile_store(OUT, wildcards.map)
 
 
 def all_outputs():

@@ -1,5 +1,6 @@
-# The print handout of each map: the screen PDF with the SVG of its map (one run, the same
-# geometry), the CMYK print variant (crop marks, bleed) and a PNG preview of the screen PDF.
+# The print handout of each map in one job: the screen PDF, the SVG of its map, the CMYK print
+# variant (crop marks, bleed) and a PNG preview of the screen PDF, from one read of the source
+# and one projected and generalized geometry.
 
 
 rule print_sheet:
@@ -9,6 +10,8 @@ rule print_sheet:
     output:
         pdf=f"{OUT}/{{map}}/{{map}}.pdf",
         svg=f"{OUT}/{{map}}/{{map}}.svg",
+        print_pdf=f"{OUT}/{{map}}/{{map}}-print.pdf",
+        png=f"{OUT}/{{map}}/{{map}}.png",
     log:
         "logs/{map}/print.log",
     benchmark:
@@ -22,40 +25,5 @@ rule print_sheet:
         spec=spec_json,
     shell:
         "tilepress step print --spec {params.spec:q} --source {input.source:q} "
-        "--out {output.pdf:q} --svg {output.svg:q} 2> {log:q}"
-
-
-rule print_cmyk:
-    input:
-        source=source_file,
-        overlays=overlay_files,
-    output:
-        pdf=f"{OUT}/{{map}}/{{map}}-print.pdf",
-    log:
-        "logs/{map}/print-cmyk.log",
-    benchmark:
-        "benchmarks/{map}/print-cmyk.tsv"
-    conda:
-        "../envs/tilepress.yaml"
-    threads: 1
-    resources:
-        mem_mb=1500,
-    params:
-        spec=spec_json,
-    shell:
-        "tilepress step print --mode cmyk --spec {params.spec:q} --source {input.source:q} "
-        "--out {output.pdf:q} 2> {log:q}"
-
-
-rule preview:
-    input:
-        pdf=f"{OUT}/{{map}}/{{map}}.pdf",
-    output:
-        png=f"{OUT}/{{map}}/{{map}}.png",
-    log:
-        "logs/{map}/preview.log",
-    conda:
-        "../envs/tilepress.yaml"
-    threads: 1
-    shell:
-        "tilepress step preview {input.pdf:q} {output.png:q} 2> {log:q}"
+        "--out {output.pdf:q} --svg {output.svg:q} --print-pdf {output.print_pdf:q} "
+        "--png {output.png:q} 2> {log:q}"

@@ -1,7 +1,31 @@
 # Vector tiles (z/x/y folder, MBTiles, PMTiles) of each map.
-# generalize: once per source and zoom range, shared by every map using them. tile_part: one
-# job per shard of a map (low zooms together, deep zooms in bands of tile rows), each writing
-# a part file whole or not at all. tiles: streams the parts into the folder and archives.
+# The tile geometry (countries cut and encoded, borders) depends only on the source and the
+# zoom range: it is built once and shared by every map using them, and kept for the next
+# run. tile_geometry: in one job, for pyramids up to zoom 7; deeper, generalize runs once and
+# tile_part cuts each shard. tiles: a map's tiles assembled from it with the map's colours,
+# groups, labels, markers and overlays. archives: its MBTiles and PMTiles, with its title.
+
+
+rule tile_geometry:
+    input:
+        source=lambda wildcards: PROJECT.sources[wildcards.source].local_path,
+    output:
+        directory(f"{OUT}/.cache/{{source}}/z{{zmin}}-{{zmax}}.geometry"),
+    log:
+        "logs/tile-geometry/{source}-z{zmin}-{zmax}.log",
+    benchmark:
+        "benchmarks/tile-geometry/{source}-z{zmin}-{zmax}.tsv"
+    conda:
+        "../envs/tilepress.yaml"
+    threads: 8
+    resources:
+        mem_mb=2000,
+    params:
+        source=source_json,
+    shell:
+        "tilepress step tile-geometry --source-spec {params.source:q} --source {input.source:q} "
+        "--zooms {wildcards.zmin}-{wildcards.zmax} --out {output:q} --threads {threads} "
+        "2> {log:q}"
 
 
 rule generalize:
@@ -19,9 +43,7 @@ rule generalize:
     resources:
         mem_mb=2000,
     params:
-        source=lambda wildcards: json.dumps(
-            asdict(PROJECT.sources[wildcards.source]), sort_keys=True
-        ),
+        source=source_json,
     shell:
         "tilepress step generalize --source-spec {params.source:q} --source {input.source:q} "
         "--zooms {wildcards.zmin}-{wildcards.zmax} --out {output:q} --threads {threads} "
@@ -30,37 +52,36 @@ rule generalize:
 
 rule tile_part:
     input:
-        source=source_file,
-        overlays=overlay_files,
-        generalized=pyramid_file,
+        source=lambda wildcards: PROJECT.sources[wildcards.source].local_path,
+        generalized=f"{OUT}/.cache/{{source}}/z{{zmin}}-{{zmax}}.pyramid",
     output:
-        temp(f"{OUT}/.parts/{{map}}/{{shard}}.part"),
+        f"{OUT}/.cache/{{source}}/z{{zmin}}-{{zmax}}.parts/{{shard}}.part",
     log:
-        "logs/{map}/tiles-{shard}.log",
+        "logs/tile-part/{source}-z{zmin}-{zmax}-{shard}.log",
     benchmark:
-        "benchmarks/{map}/tiles-{shard}.tsv"
+        "benchmarks/tile-part/{source}-z{zmin}-{zmax}-{shard}.tsv"
     conda:
         "../envs/tilepress.yaml"
     threads: 1
     resources:
         mem_mb=1500,
     params:
-        spec=spec_json,
+        source=source_json,
     shell:
-        "tilepress step tile-part --spec {params.spec:q} --source {input.source:q} "
-        "--generalized {input.generalized:q} --shard {wildcards.shard} --out {output:q} "
-        "2> {log:q}"
+        "tilepress step tile-part --source-spec {params.source:q} --source {input.source:q} "
+        "--zooms {wildcards.zmin}-{wildcards.zmax} --generalized {input.generalized:q} "
+        "--shard {wildcards.shard} --out {output:q} 2> {log:q}"
 
 
 rule tiles:
     input:
         source=source_file,
-        parts=tile_parts,
+        overlays=overlay_files,
+        geometry=tile_geometry,
     output:
         folder=directory(f"{OUT}/{{map}}/tiles"),
-        mbtiles=f"{OUT}/{{map}}/{{map}}.mbtiles",
-        pmtiles=f"{OUT}/{{map}}/{{map}}.pmtiles",
         report=f"{OUT}/{{map}}/tiles-report.json",
+        store=f"{OUT}/.cache/maps/{{map}}.tiles",
     log:
         "logs/{map}/tiles.log",
     benchmark:
@@ -71,8 +92,30 @@ rule tiles:
     resources:
         mem_mb=1000,
     params:
+        spec=tile_spec_json,
+        out=lambda wildcards: f"{OUT}/{wildcards.map}",
+    shell:
+        "tilepress step assemble-tiles --spec {params.spec:q} --source {input.source:q} "
+        "--out {params.out:q} --store {output.store:q} {input.geometry:q} 2> {log:q}"
+
+
+rule archives:
+    input:
+        source=source_file,
+        store=map_tile_store,
+    output:
+        mbtiles=f"{OUT}/{{map}}/{{map}}.mbtiles",
+        pmtiles=f"{OUT}/{{map}}/{{map}}.pmtiles",
+    log:
+        "logs/{map}/archives.log",
+    benchmark:
+        "benchmarks/{map}/archives.tsv"
+    conda:
+        "../envs/tilepress.yaml"
+    threads: 1
+    params:
         spec=spec_json,
         out=lambda wildcards: f"{OUT}/{wildcards.map}",
     shell:
-        "tilepress step merge-tiles --spec {params.spec:q} --source {input.source:q} "
-        "--out {params.out:q} {input.parts:q} 2> {log:q}"
+        "tilepress step archives --spec {params.spec:q} --source {input.source:q} "
+        "--store {input.store:q} --out {params.out:q} 2> {log:q}"

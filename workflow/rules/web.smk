@@ -34,7 +34,7 @@ rule glyphs:
         "../envs/tilepress.yaml"
     threads: 1
     params:
-        spec=spec_json,
+        spec=glyph_spec_json,
     shell:
         "tilepress step glyphs --spec {params.spec:q} --source {input.source:q} "
         "--out {output:q} 2> {log:q}"

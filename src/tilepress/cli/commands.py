@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from tilepress import __version__
-from tilepress.errors import TilepressError
+from tilepress.errors import OutputWriteError, TilepressError
 
 if TYPE_CHECKING:
     from tilepress.config.model import ProjectConfig
@@ -23,7 +23,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def report_errors(function: F) -> F:
-    """Turn TilepressError into a clear message and exit status 1 (no traceback)."""
+    """Turn TilepressError, and an OSError of a full disk or an unwritable folder, into a
+    clear message and exit status 1 (no traceback); other errors are bugs and keep theirs."""
 
     @wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -31,6 +32,12 @@ def report_errors(function: F) -> F:
             return function(*args, **kwargs)
         except TilepressError as error:
             click.echo(f"tilepress: error: {error}", err=True)
+            sys.exit(1)
+        except OSError as error:
+            fault = OutputWriteError.of(error)
+            if fault is None:
+                raise
+            click.echo(f"tilepress: error: {fault}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -72,47 +79,80 @@ def run(
 ) -> None:
     """Run the workflow through Snakemake for every map in the configuration.
 
-    Extra arguments after `--` go to Snakemake unchanged (e.g. `-- --executor slurm`).
+    Extra arguments after `--` go to Snakemake unchanged (e.g. `-- --executor slurm`). One run
+    per folder: a second one stops, naming the first; a killed run's stale lock is cleared.
     """
-    import subprocess  # here, not at the top: the workflow's steps never start a process
+    import contextlib
 
+    from tilepress.cli import checked_config, run_lock  # the config checks: only here
     from tilepress.config.paths import project_root
-    from tilepress.project import load_config_with_warnings  # the config checks: only here
+    from tilepress.errors import RunError
 
-    config, warnings = load_config_with_warnings(configfile)
-    check_fonts(config)  # fail fast, with every problem listed
+    if not configfile.is_file():
+        raise RunError(
+            f"{configfile}: no such file",
+            hint="run `tilepress init` to write a starting config/config.yaml here "
+            "(`tilepress init DIR` for another folder), or pass `-c FILE` to build another one",
+        )
+    workdir = Path.cwd()
+    config, warnings, checked = checked_config.load_file(configfile, workdir)
+    if any(spec.print_options.cjk_font is not None for spec in config.maps):
+        check_fonts(config)  # fail fast, with every problem listed
     for warning in warnings:
         log.warning("warning: %s", warning)
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
+    argv = [
         "--snakefile",
         str(project_root() / "Snakefile"),
         "--directory",
-        str(Path.cwd()),
+        str(workdir),
         "--configfile",
         str(configfile),
         "--cores",
         str(cores),
         "--show-failed-logs",
+        "--rerun-incomplete",  # a job killed mid-way (output there, marked incomplete) reruns
     ]
     if log.isEnabledFor(logging.DEBUG):
-        command.append("--printshellcmds")
+        argv.append("--printshellcmds")
     if dry_run:
-        command.append("--dry-run")
+        argv.append("--dry-run")
     if forceall:
-        command.append("--forceall")
-    command.extend(snakemake_args)
+        argv.append("--forceall")
+    argv.extend(snakemake_args)
     # The rules call the `tilepress` command: make it this installation's, venv or not.
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    log.debug("running %s", " ".join(command))
-    sys.exit(subprocess.call(command, env=env))
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    log.debug("running snakemake %s", " ".join(argv))
+    reads_only = dry_run or not {"-n", "--dry-run", "--dryrun"}.isdisjoint(snakemake_args)
+    with contextlib.ExitStack() as held:
+        if not reads_only:  # a dry run takes no lock, as Snakemake's own takes none
+            held.enter_context(run_lock.run_lock(workdir, sys.argv))
+            if checked is not None:
+                checked_config.record(checked, workdir)
+            run_lock.clear_stale_snakemake_lock(workdir)
+        # In this process, not a second interpreter: it shares the imports and the checked
+        # configuration (the Snakefile's check is then a look-up); Snakemake's own `main`
+        # keeps its output, options and exit status (SystemExit), and Ctrl-C reaches it.
+        from snakemake.cli import main as snakemake_main
+
+        logging.getLogger("snakemake").propagate = False  # not again as "tilepress: ..."
+        snakemake_main(argv)
 
 
 @main.command()
-@click.argument("dist", type=click.Path(file_okay=False, path_type=Path), default=Path("dist"))
+@click.argument("dist", type=click.Path(file_okay=False, path_type=Path), required=False)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Serve the config's output folder, rebuild on a change of the config or its overlay "
+    "files, and reload open pages.",
+)
+@click.option(
+    "-c",
+    "--configfile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Configuration file to watch (with --watch; default config/config.yaml).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
@@ -137,7 +177,9 @@ def run(
 @click.option("--access-log", is_flag=True, help="Log every request (slower).")
 @report_errors
 def serve(
-    dist: Path,
+    dist: Path | None,
+    watch: bool,
+    configfile: Path | None,
     host: str,
     port: int,
     public_url: str | None,
@@ -148,9 +190,12 @@ def serve(
     """Serve every map in DIST: viewer, catalog, TileJSON, style, tiles and downloads.
 
     Binds to 127.0.0.1 unless --host says otherwise; pass --public-url when clients reach
-    the server through another address (a proxy, a domain name).
+    the server through another address (a proxy, a domain name). With --watch, DIST is the
+    config's output_dir, built first if it holds no map yet; only a build that succeeded is
+    served, a failed one's error shows in the terminal and the pages.
     """
     from tilepress.web.server import serve as run_server
+    from tilepress.web.server import server_settings
 
     if workers == "auto":
         count = None
@@ -160,8 +205,30 @@ def serve(
         raise click.BadParameter(
             f"{workers!r} is neither a number from 1 to 64 nor 'auto'", param_hint="--workers"
         )
+    if configfile is not None and not watch:
+        raise click.UsageError("-c/--configfile is for --watch")
+    if watch:
+        from tilepress.web.watch import watch_and_serve, watch_targets
+
+        config = configfile or Path("config/config.yaml")
+        output_dir = watch_targets(config).output_dir
+        if dist is not None and dist.resolve() != output_dir.resolve():
+            raise click.UsageError(
+                f"with --watch the maps are served from the config's output_dir "
+                f"({output_dir}), not {dist}: leave DIST out"
+            )
+        settings = server_settings(
+            host=host,
+            port=port,
+            public_url=public_url,
+            cors_origins=cors_origins,
+            workers=count,
+            access_log=access_log,
+        )
+        watch_and_serve(config, settings)
+        return
     run_server(
-        dist,
+        dist or Path("dist"),
         host=host,
         port=port,
         public_url=public_url,
@@ -169,6 +236,32 @@ def serve(
         workers=count,
         access_log=access_log,
     )
+
+
+@main.command("init")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path())
+@report_errors
+def init(folder: Path) -> None:
+    """Write a starter FOLDER/config/config.yaml: the reference map and every option."""
+    from tilepress.config.starter import starter_config
+    from tilepress.errors import ExistingConfigError
+    from tilepress.files import create_file_atomic
+
+    target = folder / "config" / "config.yaml"
+    refusal = ExistingConfigError(
+        "a configuration is already there; tilepress init never overwrites one",
+        where=str(target),
+        hint="edit it, move it away, or give another folder: `tilepress init DIR`",
+    )
+    if target.exists() or target.is_symlink():
+        raise refusal
+    try:
+        create_file_atomic(target, starter_config().encode("utf-8"))
+    except FileExistsError:  # written by another process meanwhile
+        raise refusal from None
+    click.echo(f"wrote {target}: the reference map, with every option and its default")
+    place = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder} && "
+    click.echo(f"next: {place}tilepress run   (builds dist/), then: tilepress serve")
 
 
 @main.command("check-config")

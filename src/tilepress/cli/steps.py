@@ -19,6 +19,7 @@ from tilepress.errors import ConfigError, TilepressError
 
 if TYPE_CHECKING:
     from tilepress.printing.sheet import PrintReport
+    from tilepress.printing.targets import PrintTargets
 
 log = logging.getLogger("tilepress")
 spec_option = click.option(
@@ -78,33 +79,91 @@ def _load_map(spec_json: str, source_path: Path | None, *, overlays: bool = Fals
     return load_map(spec, source_path, read_ahead=read_ahead, overlays=overlays)
 
 
-@step.command("generalize")
-@click.option(
+source_spec_option = click.option(
     "--source-spec",
     "source_json",
     required=True,
     help="The source's settings as JSON (from the workflow).",
 )
+zooms_option = click.option("--zooms", required=True, help="Zoom range, e.g. 0-6.")
+
+
+def _source_and_zooms(source_json: str, zooms: str) -> tuple[Any, range]:
+    from tilepress.config.model import SourceSpec
+
+    try:
+        low, high = (int(part) for part in zooms.split("-"))
+        return SourceSpec(**json.loads(source_json)), range(low, high + 1)
+    except (ValueError, TypeError) as error:
+        raise ConfigError([f"bad --source-spec or --zooms: {error}"]) from None
+
+
+@step.command("generalize")
+@source_spec_option
 @source_option
-@click.option("--zooms", required=True, help="Zoom range, e.g. 0-6.")
+@zooms_option
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256))
 @report_errors
 def step_generalize(
     source_json: str, source_path: Path | None, zooms: str, out_path: Path, threads: int
 ) -> None:
-    """Generalized geometry per zoom (depends only on the source and the zoom range)."""
-    from tilepress.config.model import SourceSpec
-
-    try:
-        low, high = (int(part) for part in zooms.split("-"))
-        source = SourceSpec(**json.loads(source_json))
-    except (ValueError, TypeError) as error:
-        raise ConfigError([f"bad --source-spec or --zooms: {error}"]) from None
+    """Generalized geometry per zoom, stored (for a deep pyramid's sharded tile geometry)."""
+    source, zoom_range = _source_and_zooms(source_json, zooms)
     with without_cycle_collector():
         from tilepress.tiles.build import build_pyramid
 
-        build_pyramid(source, range(low, high + 1), out_path, source_path, workers=threads)
+        build_pyramid(source, zoom_range, out_path, source_path, workers=threads)
+
+
+@step.command("tile-geometry")
+@source_spec_option
+@source_option
+@zooms_option
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path))
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256))
+@report_errors
+def step_tile_geometry(
+    source_json: str, source_path: Path | None, zooms: str, out_dir: Path, threads: int
+) -> None:
+    """A source's shared tile geometry for a zoom range: a folder of part files."""
+    source, zoom_range = _source_and_zooms(source_json, zooms)
+    with without_cycle_collector():
+        from tilepress.tiles.build import build_geometry
+
+        build_geometry(source, zoom_range, out_dir, source_path, workers=threads)
+
+
+@step.command("tile-part")
+@source_spec_option
+@source_option
+@zooms_option
+@click.option(
+    "--generalized",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Output of `step generalize` for the source and zooms.",
+)
+@click.option("--shard", "shard_name", required=True, help="Shard name, e.g. z0-5 or z8_3of16.")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
+@report_errors
+def step_tile_part(
+    source_json: str,
+    source_path: Path | None,
+    zooms: str,
+    generalized: Path,
+    shard_name: str,
+    out_path: Path,
+) -> None:
+    """One shard of a source's tile geometry into a part file (written whole or not at all)."""
+    from tilepress.tiles.shards import parse_shard
+
+    source, zoom_range = _source_and_zooms(source_json, zooms)
+    shard = parse_shard(shard_name)
+    with without_cycle_collector():
+        from tilepress.tiles.build import build_part
+
+        build_part(source, zoom_range, generalized, shard, out_path, source_path)
 
 
 @step.command("tiles")
@@ -126,7 +185,7 @@ def step_tiles(
     threads: int,
     generalized: Path | None,
 ) -> None:
-    """Vector tiles: z/x/y folder, MBTiles, PMTiles and a report."""
+    """Vector tiles in one process: z/x/y folder, MBTiles, PMTiles and a report."""
     with without_cycle_collector():
         loaded = _load_map(spec_json, source_path, overlays=True)
         from tilepress.tiles.build import build_tiles
@@ -134,47 +193,52 @@ def step_tiles(
         build_tiles(loaded, out_dir, workers=threads, pyramid=generalized)
 
 
-@step.command("tile-part")
-@spec_option
-@source_option
-@click.option(
-    "--generalized",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Output of `step generalize` for the map's source and zooms.",
-)
-@click.option("--shard", "shard_name", required=True, help="Shard name, e.g. z0-5 or z8_3of16.")
-@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
-@report_errors
-def step_tile_part(
-    spec_json: str, source_path: Path | None, generalized: Path, shard_name: str, out_path: Path
-) -> None:
-    """One shard of a map's tiles into a part file (written whole or not at all)."""
-    from tilepress.tiles.shards import parse_shard
-
-    shard = parse_shard(shard_name)
-    with without_cycle_collector():
-        loaded = _load_map(spec_json, source_path, overlays=True)
-        from tilepress.tiles.build import build_part
-
-        build_part(loaded, generalized, shard, out_path)
-
-
-@step.command("merge-tiles")
+@step.command("assemble-tiles")
 @spec_option
 @source_option
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path))
-@click.argument("parts", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--store",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where the map's assembled tiles go, for `step archives`.",
+)
+@click.argument("geometry", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @report_errors
-def step_merge_tiles(
-    spec_json: str, source_path: Path | None, out_dir: Path, parts: tuple[Path, ...]
+def step_assemble_tiles(
+    spec_json: str,
+    source_path: Path | None,
+    out_dir: Path,
+    store: Path,
+    geometry: tuple[Path, ...],
 ) -> None:
-    """Merge a map's part files: z/x/y folder, MBTiles, PMTiles and the report."""
+    """A map's tiles from its source's tile geometry: z/x/y folder, report, tile store."""
+    with without_cycle_collector():
+        loaded = _load_map(spec_json, source_path, overlays=True)
+        from tilepress.tiles.assemble import assemble_map
+
+        assemble_map(loaded, list(geometry), out_dir, store)
+
+
+@step.command("archives")
+@spec_option
+@source_option
+@click.option(
+    "--store",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The map's tile store (from `step assemble-tiles`).",
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path))
+@report_errors
+def step_archives(spec_json: str, source_path: Path | None, store: Path, out_dir: Path) -> None:
+    """A map's MBTiles and PMTiles from its tile store, with its title and credits."""
     with without_cycle_collector():
         loaded = _load_map(spec_json, source_path)
-        from tilepress.tiles.build import merge_tiles
+        from tilepress.tiles.assemble import write_archives
+        from tilepress.tiles.schema import map_extent
 
-        merge_tiles(loaded, list(parts), out_dir)
+        write_archives(loaded.spec, map_extent(loaded), store, out_dir)
 
 
 @step.command("style")
@@ -233,7 +297,8 @@ def step_bundle(spec_json: str, source_path: Path | None, map_dir: Path, out_dir
     type=click.Choice(["rgb", "cmyk"]),
     default="rgb",
     show_default=True,
-    help="rgb: the screen PDF; cmyk: the print variant (CMYK only, crop marks and bleed).",
+    help="The colours of --out; rgb: the screen PDF; cmyk: the print variant (CMYK only, "
+    "crop marks and bleed).",
 )
 @click.option(
     "--svg",
@@ -242,26 +307,60 @@ def step_bundle(spec_json: str, source_path: Path | None, map_dir: Path, out_dir
     default=None,
     help="Also write the map alone as SVG, from the same geometry.",
 )
+@click.option(
+    "--print-pdf",
+    "out_print",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the print variant (CMYK) of the screen PDF --out, from the same geometry.",
+)
+@click.option(
+    "--png",
+    "out_png",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the screen PDF's page as a PNG preview.",
+)
+@click.option("--dpi", default=110, show_default=True, type=click.IntRange(30, 600))
 @report_errors
 def step_print(
-    spec_json: str, source_path: Path | None, out_pdf: Path, mode: str, out_svg: Path | None
+    spec_json: str,
+    source_path: Path | None,
+    out_pdf: Path,
+    mode: str,
+    out_svg: Path | None,
+    out_print: Path | None,
+    out_png: Path | None,
+    dpi: int,
 ) -> None:
-    """The print sheet PDF (and, with --svg, an SVG of the map)."""
+    """The print sheet PDF (with --svg, --print-pdf, --png: the SVG of its map, its CMYK
+    variant and its preview, all from one read of the source)."""
+    from tilepress.printing.targets import PrintTargets  # without reportlab: a quick start
+
+    if mode == "cmyk" and (out_print is not None or out_png is not None):
+        raise click.UsageError("--print-pdf and --png go with the screen PDF, not --mode cmyk")
+    if mode == "cmyk":
+        targets = PrintTargets(print_pdf=out_pdf, svg=out_svg)
+    else:
+        targets = PrintTargets(out_pdf, out_print, out_svg, out_png, dpi)
     with without_cycle_collector():
-        report = _print_sheet(spec_json, source_path, out_pdf, mode, out_svg)
-    log.info(
-        "%s: %s, %.0f kB, %d vertices, %.2f s",
-        report.map_id,
-        report.pdf,
-        report.file_size / 1000,
-        report.vertices,
-        report.seconds,
-    )
+        reports = _print_sheet(spec_json, source_path, targets)
+    for report in reports:
+        log.info(
+            "%s: %s, %.0f kB, %d vertices, %.2f s",
+            report.map_id,
+            report.pdf,
+            report.file_size / 1000,
+            report.vertices,
+            report.seconds,
+        )
+        if report.png is not None:
+            log.info("%s: %s, %d dpi", report.map_id, report.png, dpi)
 
 
 def _print_sheet(
-    spec_json: str, source_path: Path | None, out_pdf: Path, mode: str, out_svg: Path | None
-) -> PrintReport:
+    spec_json: str, source_path: Path | None, targets: PrintTargets
+) -> list[PrintReport]:
     from concurrent.futures import ThreadPoolExecutor
 
     from tilepress.sources.highlights import resolve_highlights
@@ -269,35 +368,35 @@ def _print_sheet(
     from tilepress.sources.table import read_countries
 
     spec = _spec(spec_json)  # the tiling modules are not imported: a faster start
-    colours: Literal["rgb", "cmyk"] = "cmyk" if mode == "cmyk" else "rgb"
     # Reading the source is mostly GEOS and hashing, which release the GIL: it runs beside the
     # pure-Python start of the drawing (importing reportlab, parsing the bundled fonts, and
-    # laying out the page unless the extent is fitted to the countries). The overlay files
-    # are read after the source, in the same thread.
-    plan, planning_error = None, None
+    # laying out the page in each colour mode unless the extent is fitted to the countries;
+    # pdfium for the preview). The overlay files are read after the source, in the same thread.
+    plans: dict[Literal["rgb", "cmyk"], Any] = {}
+    planning_error = None
     with ThreadPoolExecutor(max_workers=1) as pool:
         reading = pool.submit(read_countries, spec.source, source_path)
         reading_overlays = pool.submit(read_overlays, spec)
         from tilepress.printing.fonts import register_fonts
-        from tilepress.printing.sheet import build_print_sheet, plan_print_sheet
+        from tilepress.printing.sheet import build_print_outputs, plan_print_sheet
 
         register_fonts()  # planning needs them too; an `auto` extent waits for the countries
         if spec.extent != "auto":
             try:
-                plan = plan_print_sheet(spec, mode=colours)
+                for mode in targets.modes:
+                    plans[mode] = plan_print_sheet(spec, mode=mode)
             except TilepressError as error:  # reported after the source's own errors
                 planning_error = error
+        if targets.png is not None:
+            import pypdfium2  # noqa: F401 - imported now, not once the screen PDF is drawn
         table = reading.result()
         overlays = reading_overlays.result()
     highlighting = resolve_highlights(spec, table)
     if planning_error is not None:
         raise planning_error
     # The print sheet logs its own warnings (colour-blind safety, dropped labels, markers
-    # outside the frame).
-    return build_print_sheet(
-        spec, table, highlighting, out_pdf, mode=colours, svg=out_svg, plan=plan,
-        overlays=overlays,
-    )  # fmt: skip
+    # outside the frame), each once.
+    return build_print_outputs(spec, table, highlighting, targets, plans=plans, overlays=overlays)
 
 
 @step.command("preview")

@@ -231,10 +231,12 @@ class MapSpec:
 
 
 def map_from_dict(data: Mapping[str, Any]) -> MapSpec:
-    """Rebuild a :class:`MapSpec` from :meth:`MapSpec.to_dict` output."""
+    """Rebuild a :class:`MapSpec` from :meth:`MapSpec.to_dict` output, or from the part of
+    it a step reads (:mod:`tilepress.config.step_settings`): the rest keeps its defaults."""
     values = dict(data)
+    values.setdefault("title", "")
     values["source"] = SourceSpec(**values["source"])
-    values["page"] = PageSpec(**values["page"])
+    values["page"] = PageSpec(**values.get("page", {}))
     values["print_options"] = PrintOptions(**values.get("print_options", {}))
     values["highlight"] = tuple(
         HighlightGroup(g["label"], g["color"], tuple(g["countries"]), _pattern(g.get("pattern")))
@@ -245,7 +247,7 @@ def map_from_dict(data: Mapping[str, Any]) -> MapSpec:
         OverlaySpec(**{**overlay, "pattern": _pattern(overlay.get("pattern"))})
         for overlay in values.get("overlays", ())
     )
-    if isinstance(values["extent"], list):
+    if isinstance(values.get("extent"), list):
         values["extent"] = tuple(values["extent"])
     return MapSpec(**values)
 

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,11 +42,18 @@ class TileFolder:
     deep zoom repeats the same solid-fill and coast tiles thousands of times, and on some
     disks creating a file costs twenty times more than linking one. Plain ``os`` calls on
     string paths, as a deep zoom has hundreds of thousands of files.
+
+    With ``threads``, the files are created by that many threads while the caller goes on
+    (creating a file is a system call that releases the GIL, and on a slow disk it costs
+    more than encoding the tile); :meth:`close` waits for them and raises the first error.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, threads: int = 0) -> None:
         self.folder = folder
         self._first_path: dict[bytes, str] = {}  # digest of the bytes -> first file with them
+        self._pool = ThreadPoolExecutor(threads) if threads else None
+        self._pending: list[Future[None]] = []
+        self._written: dict[str, Future[None]] = {}  # first files, while being written
 
     def write(self, z: int, x: int, y: int, data: bytes) -> None:
         """Write (or link) one tile; the folder must not hold it yet."""
@@ -53,13 +61,53 @@ class TileFolder:
         path = f"{column}{os.sep}{y}.pbf"
         digest = hashlib.blake2b(data, digest_size=16).digest()
         first = self._first_path.get(digest)
-        try:
-            _place_file(path, data, first)
-        except FileNotFoundError:  # the first tile of its column
-            Path(column).mkdir(parents=True, exist_ok=True)
-            _place_file(path, data, first)
         if first is None:
             self._first_path[digest] = path
+        if self._pool is None:
+            _place_tile(column, path, data, first, None)
+            return
+        # A link waits for its first file, submitted before it: never a deadlock, as the
+        # pool takes tasks in order.
+        future = self._pool.submit(
+            _place_tile, column, path, data, first, self._written.get(first or "")
+        )
+        if first is None:
+            self._written[path] = future
+        self._pending.append(future)
+        if len(self._pending) > 4096:  # bounded memory: wait for the older half
+            for done in self._pending[:2048]:
+                done.result()
+            del self._pending[:2048]
+            self._written = {k: f for k, f in self._written.items() if not f.done()}
+
+    def close(self) -> None:
+        """Wait for every file (with threads); the first error is raised."""
+        if self._pool is None:
+            return
+        try:
+            for future in self._pending:
+                future.result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pending.clear()
+            self._written.clear()
+
+    @property
+    def unique_tiles(self) -> int:
+        """How many distinct tiles (by content) were written."""
+        return len(self._first_path)
+
+
+def _place_tile(
+    column: str, path: str, data: bytes, same_as: str | None, first: Future[None] | None
+) -> None:
+    if first is not None:
+        first.result()
+    try:
+        _place_file(path, data, same_as)
+    except FileNotFoundError:  # the first tile of its column
+        Path(column).mkdir(parents=True, exist_ok=True)
+        _place_file(path, data, same_as)
 
 
 def _place_file(path: str, data: bytes, same_as: str | None) -> None:

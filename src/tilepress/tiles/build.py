@@ -2,19 +2,21 @@
 
 The steps of the workflow (``tilepress step ...``) enter here:
 
-- :func:`build_pyramid` (``step generalize``, rule ``generalize``): a source's countries
-  thinned and snapped for every zoom, stored; it depends only on the source and the zooms;
-- :func:`build_part` (``step tile-part``, rule ``tile_part``): one shard's tiles cut from the
-  stored pyramid into a part file, in this process;
-- :func:`merge_tiles` (``step merge-tiles``, rule ``tiles``): a map's part files streamed into
-  ``tiles/``, ``<id>.mbtiles``, ``<id>.pmtiles`` and ``tiles-report.json``;
-- :func:`build_tiles` (``step tiles``, and the benchmark): all of it for one map in one
-  process and its workers, through the same part files and merge.
+- :func:`build_geometry` (``step tile-geometry``, rule ``tile_geometry``): a source's shared
+  tile geometry for a zoom range (:mod:`tilepress.tiles.geometry_tiles`), thinned, cut and
+  encoded in this process and its workers, into a folder of part files;
+- :func:`build_pyramid` (``step generalize``, rule ``generalize``) and :func:`build_part`
+  (``step tile-part``, rule ``tile_part``): the same for a deep pyramid, sharded: the
+  countries thinned and snapped once and stored, then each shard's geometry cut from it;
+- :func:`build_tiles` (``step tiles``, and the benchmark): a map's tiles and archives in one
+  process and its workers, through the same geometry parts, assembly and archives
+  (:mod:`tilepress.tiles.assemble`).
 
-In :func:`build_tiles` the main process prepares the map's content, then thins the countries
-zoom after zoom, deepest first (:func:`~tilepress.tiles.pyramid.thinned_levels`), while
-worker processes forked from it snap, cut and encode the zooms it has handed over (the
-per-tile work: :mod:`tilepress.tiles.jobs` and :mod:`tilepress.tiles.features`).
+In :func:`build_geometry` the main process thins the countries zoom after zoom, deepest
+first (:func:`~tilepress.tiles.pyramid.thinned_levels`), while worker processes forked from
+it snap, cut and encode the zooms it has handed over (the per-tile work:
+:mod:`tilepress.tiles.jobs` and :mod:`tilepress.tiles.geometry_tiles`). Geometry depends only
+on the source and the zoom range: every map with the same ones shares it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import itertools
 import logging
 import multiprocessing
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from enum import IntEnum
@@ -36,17 +38,13 @@ import shapely
 
 from tilepress.config.model import SourceSpec
 from tilepress.errors import TilingError
-from tilepress.files import scratch_folder, staged_folder, write_json_atomic
+from tilepress.files import scratch_folder, staged_folder
 from tilepress.geometry.rings import Rings
 from tilepress.sources.loaded import LoadedMap
-from tilepress.sources.table import read_countries
-from tilepress.tiles.archives import (
-    TileFolder,
-    write_mbtiles_stream,
-    write_pmtiles_stream,
-    write_tile_stream_into,
-)
+from tilepress.sources.table import CountryTable, read_countries
+from tilepress.tiles.assemble import assemble_in_scratch
 from tilepress.tiles.bands import band_count, build_work, estimated_work, local_shards
+from tilepress.tiles.geometry_tiles import SourceContent, source_fields
 from tilepress.tiles.jobs import (
     InheritedRings,
     Job,
@@ -63,7 +61,6 @@ from tilepress.tiles.jobs import (
     start_worker,
     write_part,
 )
-from tilepress.tiles.parts import PartSet
 from tilepress.tiles.pyramid import (
     generalize_pyramid,
     load_pyramid,
@@ -71,9 +68,8 @@ from tilepress.tiles.pyramid import (
     save_pyramid,
     thinned_levels,
 )
-from tilepress.tiles.report import ZoomStats, log_zoom_stats
-from tilepress.tiles.schema import map_extent, tileset_metadata
-from tilepress.tiles.shards import PASS_TILES, Shard, map_digest
+from tilepress.tiles.report import ZoomStats
+from tilepress.tiles.shards import PASS_TILES, Shard
 
 log = logging.getLogger("tilepress")
 
@@ -93,25 +89,27 @@ def build_pyramid(
 
 
 def build_part(
-    loaded: LoadedMap,
+    source: SourceSpec,
+    zooms: range,
     pyramid: Path,
     shard: Shard,
     target: Path,
+    source_path: str | Path | None = None,
     *,
     pass_tiles: int = PASS_TILES,
 ) -> list[ZoomStats]:
-    """One tile job of the sharded workflow: the shard's tiles into the part file ``target``.
+    """One geometry job of the sharded workflow: the shard's tile geometry, cut from the stored
+    pyramid, into the part file ``target``.
 
     The part appears only when complete. At most ``pass_tiles`` grid tiles are cut at once,
     so memory stays bounded however deep the zoom.
     """
     started = time.perf_counter()
-    spec = loaded.spec
     for zoom in shard.zooms:
-        if not spec.min_zoom <= zoom <= spec.max_zoom:
+        if zoom not in zooms:
             raise TilingError(
-                f"shard {shard.name} holds zoom {zoom}, outside map {spec.id!r}'s zooms "
-                f"{spec.min_zoom}-{spec.max_zoom}"
+                f"shard {shard.name} holds zoom {zoom}, outside the zooms "
+                f"{zooms[0]}-{zooms[-1]} of source {source.name!r}"
             )
     levels = load_pyramid(pyramid, shard.zooms)  # only this shard's zooms: bounded memory
     missing = [zoom for zoom in shard.zooms if zoom not in levels]
@@ -119,16 +117,44 @@ def build_part(
         raise TilingError(
             f"{pyramid} has no zoom {missing[0]}", hint="it was generalized for other zooms"
         )
-    stats = write_part(TileJobContext.of(loaded), shard, levels, target, pass_tiles)
+    table = read_countries(source, source_path, repaired=False, fields=source_fields(source))
+    context = TileJobContext.of(source, zooms, SourceContent.of(table))
+    stats = write_part(context, shard, levels, target, pass_tiles)
     log.info(
-        "%s: shard %s: %d tiles, %.1f KB in %.1f s",
-        spec.id,
+        "%s: shard %s: %d vertices in %.1f s",
+        context.owner,
         shard.name,
-        sum(s.tiles for s in stats),
-        sum(s.bytes for s in stats) / 1024,
+        sum(s.vertices for s in stats),
         time.perf_counter() - started,
     )
     return stats
+
+
+def build_geometry(
+    source: SourceSpec,
+    zooms: range,
+    out_dir: Path,
+    source_path: str | Path | None = None,
+    *,
+    workers: int = 1,
+    pyramid: Path | None = None,
+) -> list[Path]:
+    """A source's shared tile geometry for ``zooms``: part files in the folder ``out_dir``,
+    which appears (or replaces its old version) only when complete. ``pyramid`` is the
+    output of :func:`build_pyramid` for the same source and zooms; without it the geometry
+    is generalized here."""
+    started = time.perf_counter()
+    with staged_folder(out_dir) as staging:
+        parts = _write_parts(source, zooms, source_path, workers, pyramid, staging)
+    log.info(
+        "%s: tile geometry of zooms %d-%d in %d part(s), %.1f s",
+        source.name,
+        zooms[0],
+        zooms[-1],
+        len(parts),
+        time.perf_counter() - started,
+    )
+    return [out_dir / part.name for part in parts]
 
 
 def build_tiles(
@@ -137,40 +163,40 @@ def build_tiles(
     """Write ``tiles/``, ``<id>.mbtiles``, ``<id>.pmtiles`` and ``tiles-report.json``.
 
     ``pyramid`` is the output of :func:`build_pyramid` for the same source and zooms; without
-    it the geometry is generalized here. The tiles go through part files and
-    :func:`merge_tiles`, exactly as in the sharded workflow.
+    it the geometry is generalized here. The tiles go through geometry parts, the assembly
+    and the archives, exactly as in the workflow.
     """
-    zooms = list(range(loaded.spec.min_zoom, loaded.spec.max_zoom + 1))
-    # The jobs also write the tile files as they encode them (creating thousands of files
-    # costs seconds on some disks: better spread over the workers than left to the merge),
-    # so the merge only swaps that folder in. Both folders go when the build ends.
-    with (
-        scratch_folder(".parts.", out_dir) as folder,
-        scratch_folder(".tiles.", out_dir) as tile_folder,
-    ):
-        parts = _write_parts(loaded, zooms, workers, pyramid, folder, TileFolder(tile_folder))
-        return merge_tiles(loaded, parts, out_dir, written=tile_folder)
+    spec = loaded.spec
+    zooms = range(spec.min_zoom, spec.max_zoom + 1)
+    with scratch_folder(".geometry.", out_dir) as folder:
+        parts = _write_parts(spec.source, zooms, None, workers, pyramid, folder, loaded.table)
+        return assemble_in_scratch(loaded, parts, out_dir)
 
 
 def _write_parts(
-    loaded: LoadedMap,
-    zooms: list[int],
+    source: SourceSpec,
+    zoom_range: range,
+    source_path: str | Path | None,
     workers: int,
     pyramid: Path | None,
     folder: Path,
-    tile_folder: TileFolder,
+    table: CountryTable | None = None,
 ) -> list[Path]:
-    """Cut every zoom into part files in ``folder`` (and tile files in ``tile_folder``), on
-    ``workers`` processes.
+    """Cut every zoom's geometry into part files in ``folder``, on ``workers`` processes.
 
     With a stored pyramid, deep zooms are split into bands of rows. Without one, the main
     process thins zoom after zoom (deepest first) while the workers already snap, cut and
-    encode the zooms it has handed over (:class:`_PipelinedParts`).
+    encode the zooms it has handed over (:class:`_PipelinedParts`). ``table`` is the
+    source's table if read already.
     """
+    zooms = list(zoom_range)
     parallel = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
+    if table is None:
+        table = read_countries(source, source_path, repaired=False, fields=source_fields(source))
+    content = SourceContent.of(table)
     if pyramid is not None:
         levels = load_pyramid(pyramid)
-        context = TileJobContext.of(loaded, tile_folder=tile_folder, stored_levels=levels)
+        context = TileJobContext.of(source, zoom_range, content, stored_levels=levels)
         jobs = [
             StoredZoomsPart(shard, folder / f"{shard.name}.part")
             for shard in local_shards(levels, zooms, workers)
@@ -180,8 +206,8 @@ def _write_parts(
             return [worker.run(job) for job in jobs]
         with _worker_pool(workers, context) as pool:
             return list(pool.map(run_in_worker, jobs))
-    context = TileJobContext.of(loaded, tile_folder=tile_folder)
-    mercator = prepare_mercator(loaded.table.geometries)
+    context = TileJobContext.of(source, zoom_range, content)
+    mercator = prepare_mercator(table.geometries)
     thinned = thinned_levels(mercator, zooms, parallel=parallel)
     if not parallel:
         worker = Worker(context)
@@ -319,57 +345,3 @@ class _PipelinedParts:
             else:
                 self.parts.append(future.result())
         self._hand_over()
-
-
-def merge_tiles(
-    loaded: LoadedMap, parts: Sequence[Path], out_dir: Path, written: Path | None = None
-) -> dict[str, Any]:
-    """Merge a map's part files into ``tiles/``, ``<id>.mbtiles``, ``<id>.pmtiles`` and
-    ``tiles-report.json`` in ``out_dir``.
-
-    The parts are streamed (one tile per part in memory at a time). They must carry the map's
-    current settings and cover every tile row of every zoom exactly once, or nothing is
-    written. Each output replaces its old version only when complete. ``written`` is a
-    folder (beside ``out_dir``) that already holds exactly these tiles as files; it becomes
-    ``tiles/`` instead of a new one.
-    """
-    spec = loaded.spec
-    started = time.perf_counter()
-    zooms = range(spec.min_zoom, spec.max_zoom + 1)
-    with PartSet(parts, map_id=spec.id, digest=map_digest(spec), zooms=zooms) as part_set:
-        stats = part_set.zoom_stats()
-        log_zoom_stats(stats)
-        zoom_dicts = [s.as_dict() for s in stats]
-        meta = tileset_metadata(spec, map_extent(loaded), extra={"tilepress_stats": zoom_dicts})
-        with staged_folder(out_dir / "tiles", written) as staging:
-            tiles = part_set.tiles_zxy()
-            counts = write_mbtiles_stream(
-                tiles if written is not None else write_tile_stream_into(staging, tiles),
-                meta,
-                out_dir / f"{spec.id}.mbtiles",
-            )
-            if counts.tiles != sum(s.tiles for s in stats):
-                raise TilingError(
-                    f"the parts of map {spec.id!r} hold {counts.tiles} tiles but report "
-                    f"{sum(s.tiles for s in stats)}",
-                    hint="a part file was changed after it was written; rebuild the parts",
-                )
-            write_pmtiles_stream(part_set.tiles_by_id(), meta, out_dir / f"{spec.id}.pmtiles")
-    report: dict[str, Any] = {
-        "map": spec.id,
-        "tiles": counts.tiles,
-        "unique_tiles": counts.unique_tiles,
-        "bytes": counts.bytes,
-        "zooms": zoom_dicts,
-    }
-    write_json_atomic(out_dir / "tiles-report.json", report)
-    log.info(
-        "%s: %d tiles (%d unique), %.2f MB from %d part(s), merged in %.1f s",
-        spec.id,
-        report["tiles"],
-        report["unique_tiles"],
-        report["bytes"] / 1e6,
-        len(parts),
-        time.perf_counter() - started,
-    )
-    return report

@@ -31,10 +31,7 @@ class MapContent:
     its country table), and its markers and overlays."""
 
     properties: list[CountryProperties]  # the ``countries`` layer's properties
-    codes: list[str]
-    names: list[str]
     labels: LabelPoints
-    trace_from: NDArray[np.float64]  # the zoom from which a row keeps a trace (MIN_ZOOM)
     markers: MarkerPoints
     overlays: OverlayLevels
 
@@ -42,13 +39,9 @@ class MapContent:
     def of(cls, loaded: LoadedMap) -> MapContent:
         """The content of a map with its source and overlays read."""
         countries = country_properties(loaded)
-        min_zoom = loaded.table.field("MIN_ZOOM")
         return cls(
             properties=countries,
-            codes=loaded.table.codes,
-            names=loaded.table.names,
             labels=label_points(loaded, countries),
-            trace_from=np.array([0.0 if v is None else float(v) for v in min_zoom]),
             markers=MarkerPoints.of(loaded.spec),
             overlays=OverlayLevels.of(loaded.spec, loaded.overlay_areas()),
         )

@@ -1,22 +1,28 @@
-"""The work done per tile: a band of one zoom's tile rows cut from its level, each tile's
-countries, borders, overlays, labels and markers encoded as MVT and compressed, with what
-they count."""
+"""A map's tiles, assembled: for a band of one zoom's tile rows, the source's shared tile
+geometry with the map's tags, and its overlays, labels and markers, encoded as MVT and
+compressed, with what they count."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import shapely
 
-from tilepress.tiles.content import CountryProperties, LabelPoints, MapContent
-from tilepress.tiles.cut import TileGeometry, iter_tiles
+from tilepress.tiles.content import LabelPoints, MapContent
+from tilepress.tiles.geometry_tiles import GeometryTile, SourceContent
 from tilepress.tiles.grid import EXTENT, ZoomLevel, to_grid
-from tilepress.tiles.mvt import Feature, compress, encode_tile, encode_tiles
+from tilepress.tiles.mvt import (
+    Feature,
+    compress,
+    encode_tile,
+    encode_tiles,
+    layer_chunk,
+    layer_from_bodies,
+)
 from tilepress.tiles.pyramid import dropped_rows
 from tilepress.tiles.report import ZoomStats
 from tilepress.tiles.schema import (
-    BOUNDARIES_LAYER,
     COUNTRIES_LAYER,
     LABELS_LAYER,
     MARKERS_LAYER,
@@ -44,31 +50,26 @@ def labels_by_tile(
 EncodedTile = tuple[int, int, bytes]  # x, y, gzip-compressed tile
 
 
-def encode_rows(
-    content: MapContent, level: ZoomLevel, tile_rows: range, stats: ZoomStats
+def assemble_rows(
+    content: MapContent,
+    zoom: int,
+    tile_rows: range,
+    geometry: Mapping[tuple[int, int], GeometryTile],
+    stats: ZoomStats,
 ) -> Iterator[EncodedTile]:
-    """Encode the tiles of some rows of one zoom (in one batch) with the map's ``content``,
-    yielding them row by row; counts go into ``stats``. A tile is written where it holds a
-    country, a border, an overlay or a marker (labels lie on land: they make none)."""
-    zoom = level.zoom
-    properties, codes, labels = content.properties, content.codes, content.labels
+    """A map's tiles of some rows of one zoom, from the source's shared ``geometry`` of those
+    rows (:mod:`tilepress.tiles.geometry_tiles`) with the map's ``content``: its properties
+    as the country features' tags, and its own overlays, labels and markers. Yielded row by
+    row; counts go into ``stats``. A tile is written where it holds a country, a border, an
+    overlay or a marker (labels lie on land: they make none)."""
+    properties, labels = content.properties, content.labels
+    traced = [{**values, "trace": True} for values in properties]
     labels_here = labels_by_tile(labels, zoom, tile_rows)
     overlays_here = content.overlays.by_tile(zoom, tile_rows)
     markers_here = content.markers.by_tile(zoom, tile_rows)
-    border_properties = {
-        (a, b): {
-            "kind": "land",
-            "adm0_a3_a": min(codes[a], codes[b]),
-            "adm0_a3_b": max(codes[a], codes[b]),
-        }
-        for a, b in level.border_rows.tolist()
-    }
-    country_tiles = {(t.x, t.y): t for t in iter_tiles(level, tile_rows, content.trace_from)}
-    keys = sorted({*country_tiles, *overlays_here, *markers_here}, key=lambda key: key[::-1])
-    tiles = [country_tiles.get(key) for key in keys]
-    all_layers: list[dict[str, Sequence[Feature]]] = []
-    for key, tile in zip(keys, tiles, strict=True):
-        countries, borders = _countries_and_borders(tile, properties, border_properties)
+    keys = sorted({*geometry, *overlays_here, *markers_here}, key=lambda key: key[::-1])
+    own_layers: list[dict[str, Sequence[Feature]]] = []
+    for key in keys:
         points: list[Feature] = [
             (shapely.Point(u, v), labels.properties[row]) for row, u, v in labels_here.get(key, [])
         ]
@@ -76,54 +77,39 @@ def encode_rows(
             (shapely.Point(u, v), content.markers.properties[index])
             for index, u, v in markers_here.get(key, [])
         ]
-        all_layers.append(
+        own_layers.append(
             {
-                COUNTRIES_LAYER: countries,
-                BOUNDARIES_LAYER: borders,
                 OVERLAYS_LAYER: overlays_here.get(key, []),
                 LABELS_LAYER: points,
                 MARKERS_LAYER: markers,
             }
         )
-    filled = [tile for tile in tiles if tile is not None]
-    if filled:  # counted for the whole batch: one call instead of one per tile
-        fills = np.concatenate([tile.geometries for tile in filled])
-        stats.vertices += int(shapely.get_num_coordinates(fills).sum())
-        stats.traces += int(np.count_nonzero(np.concatenate([tile.traces for tile in filled])))
-    for (x, y), layers, raw in zip(keys, all_layers, encode_tiles(all_layers), strict=True):
-        data = compress(raw)
+    for (x, y), layers, own in zip(keys, own_layers, encode_tiles(own_layers), strict=True):
+        shared = geometry.get((x, y))
+        countries = b""
+        given = 0
+        if shared is not None:
+            tags = [
+                traced[row] if trace else properties[row]
+                for row, trace in zip(shared.rows.tolist(), shared.traces.tolist(), strict=True)
+            ]
+            countries = layer_chunk(
+                layer_from_bodies(COUNTRIES_LAYER, tags, shared.country_bodies())
+            )
+            countries += shared.borders
+            given = shared.countries_given + shared.borders_given
+        data = compress(countries + own)
         if len(data) > BUDGET_BYTES:  # never seen with Natural Earth; keep the map usable
             layers[LABELS_LAYER] = []
-            data = compress(encode_tile(layers))
+            data = compress(countries + encode_tile(layers))
             stats.over_budget.append(f"{zoom}/{x}/{y}")
         stats.tiles += 1
-        stats.features += sum(len(features) for features in layers.values())
+        stats.features += given + sum(len(features) for features in layers.values())
         stats.bytes += len(data)
         stats.largest_tile = max(stats.largest_tile, len(data))
         yield x, y, data
 
 
-def _countries_and_borders(
-    tile: TileGeometry | None,
-    properties: list[CountryProperties],
-    border_properties: dict[tuple[int, int], dict[str, str]],
-) -> tuple[list[Feature], list[Feature]]:
-    """A tile's ``countries`` and ``boundaries`` features (none for a tile of sea)."""
-    if tile is None:
-        return [], []
-    countries: list[Feature] = [
-        (geometry, {**properties[row], "trace": True} if trace else properties[row])
-        for row, geometry, trace in zip(
-            tile.rows.tolist(), tile.geometries, tile.traces.tolist(), strict=True
-        )
-    ]
-    borders: list[Feature] = [
-        (lines, border_properties[(a, b)])
-        for (a, b), lines in zip(tile.border_rows.tolist(), tile.borders, strict=True)
-    ]
-    return countries, borders
-
-
-def dropped_names(content: MapContent, level: ZoomLevel) -> list[str]:
+def dropped_names(source: SourceContent, level: ZoomLevel) -> list[str]:
     """The countries too small to show anywhere in a zoom (see :func:`dropped_rows`)."""
-    return [content.names[row] for row in dropped_rows(level, content.trace_from)]
+    return [source.names[row] for row in dropped_rows(level, source.trace_from)]

@@ -1,5 +1,6 @@
-"""The worker side of a tile build: the context a map's tile jobs share, the jobs (cut a shard
-into a part file, or snap a deep zoom for the others) and the geometry they start from.
+"""The worker side of a tile geometry build: the context a source's geometry jobs share, the
+jobs (cut and encode a shard into a part file, or snap a deep zoom for the others) and the
+rings they start from.
 
 Which job runs where, and when, is decided by :mod:`tilepress.tiles.build`. A job runs in
 this process (:meth:`Worker.run`) or in a worker process forked by the build's pool, which
@@ -15,32 +16,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from tilepress.config.model import SourceSpec
 from tilepress.errors import TilingError
 from tilepress.geometry.rings import Rings
-from tilepress.sources.loaded import LoadedMap
-from tilepress.tiles.archives import TileFolder
 from tilepress.tiles.bands import row_bands
-from tilepress.tiles.content import MapContent
-from tilepress.tiles.features import dropped_names, encode_rows
+from tilepress.tiles.features import dropped_names
+from tilepress.tiles.geometry_tiles import SourceContent, encode_geometry_rows
 from tilepress.tiles.grid import ZoomLevel
 from tilepress.tiles.parts import PartWriter
 from tilepress.tiles.pyramid import zoom_level
 from tilepress.tiles.report import ZoomStats
-from tilepress.tiles.shards import PASS_TILES, Shard, map_digest, passes
+from tilepress.tiles.shards import PASS_TILES, Shard, geometry_digest, geometry_owner, passes
 
 T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass(frozen=True)
 class TileJobContext:
-    """What every tile job of one map needs besides its own task; fixed before any job runs."""
+    """What every geometry job of one source and zoom range needs besides its own task;
+    fixed before any job runs."""
 
-    map_id: str
-    digest: str  # of the map's settings (:func:`~tilepress.tiles.shards.map_digest`)
+    owner: str  # the source and zoom range (:func:`~tilepress.tiles.shards.geometry_owner`)
+    digest: str  # of the source's settings (:func:`~tilepress.tiles.shards.geometry_digest`)
     max_zoom: int
-    content: MapContent
-    # Where the jobs also write each tile as a z/x/y file (None: only into their parts).
-    tile_folder: TileFolder | None = None
+    source: SourceContent
     # The levels of a stored pyramid (``step generalize``), for jobs that cut from them.
     stored_levels: Mapping[int, ZoomLevel] = field(default_factory=dict)
     # Zooms thinned before the worker processes started: they inherit these rings.
@@ -49,19 +48,19 @@ class TileJobContext:
     @classmethod
     def of(
         cls,
-        loaded: LoadedMap,
+        spec: SourceSpec,
+        zooms: range,
+        source: SourceContent,
         *,
-        tile_folder: TileFolder | None = None,
         stored_levels: Mapping[int, ZoomLevel] | None = None,
         inherited_rings: Mapping[int, Rings] | None = None,
     ) -> TileJobContext:
-        """The context of a map's tile jobs."""
+        """The context of the geometry jobs of ``spec`` for ``zooms``."""
         return cls(
-            map_id=loaded.spec.id,
-            digest=map_digest(loaded.spec),
-            max_zoom=loaded.spec.max_zoom,
-            content=MapContent.of(loaded),
-            tile_folder=tile_folder,
+            owner=geometry_owner(spec, zooms),
+            digest=geometry_digest(spec, zooms),
+            max_zoom=zooms[-1],
+            source=source,
             stored_levels=stored_levels or {},
             inherited_rings=inherited_rings or {},
         )
@@ -74,10 +73,10 @@ def write_part(
     target: Path,
     pass_tiles: int = PASS_TILES,
 ) -> list[ZoomStats]:
-    """Cut and encode one shard's tiles from ``levels`` into the part file ``target`` (and into
-    the context's tile folder, if any), ``pass_tiles`` grid tiles at most at once; the part
-    appears only when complete. Returns each zoom's statistics."""
-    table_rows = len(context.content.properties)
+    """Cut and encode one shard's tile geometry from ``levels`` into the part file ``target``,
+    ``pass_tiles`` grid tiles at most at once; the part appears only when complete. Returns
+    each zoom's statistics (vertices, traces and dropped countries: the rest is the map's)."""
+    table_rows = len(context.source.codes)
     for zoom in shard.zooms:
         if zoom not in levels:
             raise TilingError(f"zoom {zoom} is neither in the stored pyramid nor handed over")
@@ -88,18 +87,15 @@ def write_part(
                 hint="the generalized pyramid was made by an older tilepress or from another "
                 "source: delete it (dist/.cache/) and run again",
             )
-    folder = context.tile_folder
     all_stats = []
-    with PartWriter(target, map_id=context.map_id, shard=shard, digest=context.digest) as writer:
+    with PartWriter(target, owner=context.owner, shard=shard, digest=context.digest) as writer:
         for zoom, rows in shard.tasks():
             level, stats = levels[zoom], ZoomStats(zoom)
             for band in passes(zoom, rows, pass_tiles):
-                for x, y, data in encode_rows(context.content, level, band, stats):
-                    writer.add(zoom, x, y, data)
-                    if folder is not None:
-                        folder.write(zoom, x, y, data)
+                for tile in encode_geometry_rows(context.source, level, band, stats):
+                    writer.add(zoom, tile.x, tile.y, tile.to_bytes())
             if rows.start == 0:  # counted once per zoom, by the job with its first row
-                stats.dropped = dropped_names(context.content, level)
+                stats.dropped = dropped_names(context.source, level)
             all_stats.append(stats)
         writer.finish(all_stats)
     return all_stats

@@ -124,23 +124,42 @@ def _string_value_field(text: str) -> bytes:
     return _LAYER_VALUE + varint(len(message)) + message
 
 
-def _layer_bytes(
+def feature_body(item: Encoded) -> bytes:
+    """The end of a ``tile.feature`` message, after its tags: type (3) and geometry (4). It
+    depends on the geometry alone, so a map's tiles can reuse the bodies of shared geometry
+    with their own tags (:func:`layer_from_bodies`)."""
+    geom_type, geometry = item
+    return _FEATURE_TYPE[geom_type] + _FEATURE_GEOMETRY + varint(len(geometry)) + geometry
+
+
+def layer_bytes(
     name: str, features: Sequence[Feature], encoded: Sequence[Encoded | None]
 ) -> bytes | None:
-    """The serialized ``tile.layer``, or None if none of its features has a geometry left.
+    """The serialized ``tile.layer`` of ``features``, or None if none has a geometry left."""
+    kept = [(f[1], feature_body(e)) for f, e in zip(features, encoded, strict=True) if e]
+    return layer_from_bodies(name, [p for p, _ in kept], [b for _, b in kept])
+
+
+def layer_from_bodies(
+    name: str,
+    properties: Sequence[Mapping[str, str | int | float | bool]],
+    bodies: Sequence[bytes],
+) -> bytes | None:
+    """The serialized ``tile.layer`` of features given as their properties and their
+    :func:`feature_body`, or None if there are none.
 
     Written field by field, in field number order as protobuf's deterministic serialization
     does: name (1), features (2), keys (3), values (4), extent (5), version (15).
     """
+    if not bodies:
+        return None
     keys: dict[str, int] = {}
     values: dict[str | tuple[str, int | float | bool], int] = {}
     value_fields: list[bytes] = []
     chunks: list[bytes] = [_string_field(_LAYER_NAME, name)]
-    for (_, properties), item in zip(features, encoded, strict=True):
-        if item is None:
-            continue
+    for feature_properties, body in zip(properties, bodies, strict=True):
         tags: list[int] = []
-        for key, value in properties.items():
+        for key, value in feature_properties.items():
             if value is None:
                 continue
             key_index = keys.get(key)
@@ -158,23 +177,22 @@ def _layer_bytes(
                     message = _value_bytes(stored)
                     value_fields += (_LAYER_VALUE, varint(len(message)), message)
             tags += (key_index, value_index)
-        geom_type, geometry = item
-        size = varint(len(geometry))
-        length = 2 + 1 + len(size) + len(geometry)  # keys and values of type and geometry
         if tags:
             packed = _packed(tags)
             packed_size = varint(len(packed))
-            length += 1 + len(packed_size) + len(packed)
-            chunks += (_LAYER_FEATURE, varint(length), _FEATURE_TAGS, packed_size, packed)
+            length = len(body) + 1 + len(packed_size) + len(packed)
+            chunks += (_LAYER_FEATURE, varint(length), _FEATURE_TAGS, packed_size, packed, body)
         else:
-            chunks += (_LAYER_FEATURE, varint(length))
-        chunks += (_FEATURE_TYPE[geom_type], _FEATURE_GEOMETRY, size, geometry)
-    if len(chunks) == 1:
-        return None
+            chunks += (_LAYER_FEATURE, varint(len(body)), body)
     chunks += [_string_field(_LAYER_KEY, key) for key in keys]
     chunks += value_fields
     chunks.append(_LAYER_END)
     return b"".join(chunks)
+
+
+def layer_chunk(layer: bytes | None) -> bytes:
+    """A serialized layer as the ``tile.layers`` entry it becomes (nothing for None)."""
+    return b"" if layer is None else _TILE_LAYER + varint(len(layer)) + layer
 
 
 def encode_tile(layers: Mapping[str, Sequence[Feature]]) -> bytes:
@@ -204,10 +222,9 @@ def encode_tiles(tiles: Sequence[Mapping[str, Sequence[Feature]]]) -> list[bytes
     for named in named_per_tile:
         out: list[bytes] = []
         for name, features in named:
-            layer = _layer_bytes(name, features, encoded[done : done + len(features)])
+            layer = layer_bytes(name, features, encoded[done : done + len(features)])
             done += len(features)
-            if layer is not None:
-                out += (_TILE_LAYER, varint(len(layer)), layer)
+            out.append(layer_chunk(layer))
         result.append(b"".join(out))
     return result
 

@@ -1,30 +1,32 @@
-"""Part files: what one tile job writes (an SQLite file, complete or absent) and the merge
-reads back, checked to belong to the map's current settings and to cover every row once.
+"""Part files: what one tile geometry job writes (an SQLite file, complete or absent): the
+shared geometry of its shard's tiles (:class:`~tilepress.tiles.geometry_tiles.GeometryTile`),
+read back by every map's assembly, checked to belong to the source and zooms it is assembled
+for and to cover every row once.
 
-A tile's bytes do not depend on the job that cut it, and the merge streams the parts in
-(z, x, y) and in PMTiles' tile-id order, so a sharded build's archives are byte-identical to
-an unsharded one's.
+A tile's geometry does not depend on the job that cut it, and the assembly reads the parts
+band by band in (z, y, x) order, so tiles assembled from a sharded build are byte-identical
+to those of an unsharded one.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Self
 
 from pmtiles.tile import zxy_to_tileid
 
 from tilepress.errors import TilingError
 from tilepress.files import atomic_path
-from tilepress.tiles.archives import TileKey
+from tilepress.tiles.geometry_tiles import GeometryTile
 from tilepress.tiles.report import ZoomStats
 from tilepress.tiles.shards import Shard, parse_shard
 
-PART_FORMAT = "tilepress-part/1"
+PART_FORMAT = "tilepress-geometry-part/1"
 _PART_SCHEMA = """
 CREATE TABLE tiles (tile_id INTEGER PRIMARY KEY, zoom INTEGER NOT NULL, x INTEGER NOT NULL,
                     y INTEGER NOT NULL, data BLOB NOT NULL);
@@ -32,26 +34,21 @@ CREATE TABLE part (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-class PartWriter:
-    """Writes one shard's tiles into a part file; the file appears only when complete.
+class TileTableWriter:
+    """Writes an SQLite file of tiles (tile id, zoom, x, y, data) and facts about them (a
+    key/value table); the file appears only when complete.
 
-    Use as a context manager; :meth:`add` each tile, then :meth:`finish` with the zoom
-    statistics. Leaving the block without :meth:`finish` (or by an exception) leaves nothing.
+    Use as a context manager; :meth:`add` each tile, then :meth:`finish`. Leaving the block
+    without :meth:`finish` (or by an exception) leaves nothing.
     """
 
-    def __init__(self, target: Path, *, map_id: str, shard: Shard, digest: str) -> None:
-        self.target = target
-        self.info = {
-            "format": PART_FORMAT,
-            "map": map_id,
-            "shard": shard.name,
-            "spec_sha256": digest,
-        }
+    def __init__(self, target: Path, info: dict[str, Any], *, index: str = "zoom, y, x") -> None:
+        self.target, self.info, self.index = target, info, index
         self._atomic = atomic_path(target)
         self._finished = False
         self._connection: sqlite3.Connection | None = None
 
-    def __enter__(self) -> PartWriter:
+    def __enter__(self) -> Self:
         temporary = self._atomic.__enter__()
         temporary.unlink()
         connection = sqlite3.connect(temporary)
@@ -67,11 +64,11 @@ class PartWriter:
             (zxy_to_tileid(zoom, x, y), zoom, x, y, data),
         )
 
-    def finish(self, stats: Sequence[ZoomStats]) -> None:
-        """Record the statistics of every zoom the shard cut; the part is then complete."""
+    def finish(self, facts: dict[str, Any]) -> None:
+        """Record ``facts`` with the writer's info: the file is then complete."""
         connection = self._db()
-        info = {**self.info, "stats": [s.to_json() for s in stats]}
-        connection.execute("CREATE INDEX tiles_zxy ON tiles (zoom, x, y)")
+        info = {**self.info, **facts}
+        connection.execute(f"CREATE INDEX tiles_order ON tiles ({self.index})")
         connection.executemany(
             "INSERT INTO part (key, value) VALUES (?, ?)",
             [(key, json.dumps(value)) for key, value in sorted(info.items())],
@@ -81,7 +78,7 @@ class PartWriter:
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None:
-            raise TilingError(f"part {self.target}: PartWriter used outside its `with` block")
+            raise TilingError(f"{self.target}: written outside its `with` block")
         return self._connection
 
     def __exit__(
@@ -94,10 +91,37 @@ class PartWriter:
             self._connection.close()
             self._connection = None
         if kind is None and not self._finished:
-            unfinished = TilingError(f"part {self.target} was left unfinished")
+            unfinished = TilingError(f"{self.target} was left unfinished")
             self._atomic.__exit__(TilingError, unfinished, None)  # removes the temporary file
             raise unfinished
         self._atomic.__exit__(kind, error, traceback)  # renames it only without an error
+
+
+class PartWriter(TileTableWriter):
+    """Writes one shard's tile geometry (:meth:`GeometryTile.to_bytes` per tile) into a part
+    file; :meth:`finish` it with the zoom statistics."""
+
+    def __init__(self, target: Path, *, owner: str, shard: Shard, digest: str) -> None:
+        info = {"format": PART_FORMAT, "owner": owner, "shard": shard.name, "spec_sha256": digest}
+        super().__init__(target, info)
+
+    def finish(self, stats: Sequence[ZoomStats]) -> None:  # type: ignore[override]
+        """Record the statistics of every zoom the shard cut; the part is then complete."""
+        super().finish({"stats": [s.to_json() for s in stats]})
+
+
+def read_tile_table(path: Path, what: str) -> tuple[sqlite3.Connection, dict[str, Any]]:
+    """A complete tile file (of :class:`TileTableWriter`) opened read-only, with its facts;
+    a missing or partial file raises TilingError naming it and ``what`` it should be."""
+    if not path.is_file():
+        raise TilingError(f"no such {what} {path}", hint="run the job that writes it first")
+    try:
+        # immutable: no locks and no journal, so files on a shared file system read safely
+        connection = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True)
+        info = {key: json.loads(value) for key, value in connection.execute("SELECT * FROM part")}
+    except sqlite3.Error as error:
+        raise TilingError(f"{path} is not a complete {what}: {error}") from None
+    return connection, info
 
 
 @dataclass
@@ -106,20 +130,19 @@ class Part:
 
     path: Path
     shard: Shard
-    map_id: str
+    owner: str
     digest: str
     stats: list[ZoomStats]
     connection: sqlite3.Connection
 
-    def tiles_zxy(self) -> Iterator[tuple[TileKey, bytes]]:
-        """The part's tiles in (z, x, y) order."""
-        cursor = self.connection.execute("SELECT zoom, x, y, data FROM tiles ORDER BY zoom, x, y")
-        for zoom, x, y, data in cursor:
-            yield (zoom, x, y), data
-
-    def tiles_by_id(self) -> Iterator[tuple[int, bytes]]:
-        """The part's tiles in PMTiles tile-id (Hilbert) order."""
-        yield from self.connection.execute("SELECT tile_id, data FROM tiles ORDER BY tile_id")
+    def geometry(self, zoom: int, rows: range) -> Iterator[GeometryTile]:
+        """The part's tiles of ``rows`` of ``zoom``, in (y, x) order."""
+        cursor = self.connection.execute(
+            "SELECT x, y, data FROM tiles WHERE zoom = ? AND y >= ? AND y < ? ORDER BY y, x",
+            (zoom, rows.start, rows.stop),
+        )
+        for x, y, data in cursor:
+            yield GeometryTile.from_bytes(x, y, data)
 
     def close(self) -> None:
         """Close the file."""
@@ -128,21 +151,14 @@ class Part:
 
 def open_part(path: Path) -> Part:
     """Open a part file; a missing, partial or foreign file raises TilingError naming it."""
-    if not path.is_file():
-        raise TilingError(f"no such part file {path}", hint="run the shard's tile job first")
-    try:
-        # immutable: no locks and no journal, so parts on a shared file system read safely
-        connection = sqlite3.connect(f"file:{path.resolve()}?mode=ro&immutable=1", uri=True)
-        info = {key: json.loads(value) for key, value in connection.execute("SELECT * FROM part")}
-    except sqlite3.Error as error:
-        raise TilingError(f"{path} is not a complete tile part: {error}") from None
+    connection, info = read_tile_table(path, "tile part")
     if info.get("format") != PART_FORMAT or "stats" not in info:
         connection.close()
         raise TilingError(f"{path} is not a complete tile part ({info.get('format')!r})")
     return Part(
         path,
         parse_shard(info["shard"]),
-        info["map"],
+        info["owner"],
         info["spec_sha256"],
         [ZoomStats.from_json(value) for value in info["stats"]],
         connection,
@@ -150,14 +166,15 @@ def open_part(path: Path) -> Part:
 
 
 class PartSet:
-    """A map's complete set of parts, checked, ready to be merged (a context manager)."""
+    """The complete set of geometry parts of a source and zoom range, checked, ready to be
+    assembled into a map's tiles (a context manager)."""
 
-    def __init__(self, paths: Iterable[Path], *, map_id: str, digest: str, zooms: range):
+    def __init__(self, paths: Iterable[Path], *, owner: str, digest: str, zooms: range):
         self.parts: list[Part] = []
         try:
             for path in paths:
                 self.parts.append(open_part(Path(path)))
-            self._check(map_id, digest, zooms)
+            self._check(owner, digest, zooms)
         except BaseException:
             self.close()
             raise
@@ -166,16 +183,18 @@ class PartSet:
         )
         self.zooms = zooms
 
-    def _check(self, map_id: str, digest: str, zooms: range) -> None:
-        """Every part belongs to this map and these settings; the parts cover every row of
-        every zoom exactly once."""
+    def _check(self, owner: str, digest: str, zooms: range) -> None:
+        """Every part belongs to this source and zoom range, with its current settings; the
+        parts cover every row of every zoom exactly once."""
         covered: dict[int, list[tuple[range, Path]]] = {zoom: [] for zoom in zooms}
         for part in self.parts:
-            if part.map_id != map_id:
-                raise TilingError(f"{part.path} holds tiles of map {part.map_id!r}, not {map_id!r}")
+            if part.owner != owner:
+                raise TilingError(
+                    f"{part.path} holds the geometry of {part.owner!r}, not {owner!r}"
+                )
             if part.digest != digest:
                 raise TilingError(
-                    f"{part.path} was cut with other settings than map {map_id!r} has now",
+                    f"{part.path} was cut with other settings than {owner!r} has now",
                     hint="rerun the workflow: Snakemake redoes parts whose settings changed",
                 )
             for zoom, rows in part.shard.tasks():
@@ -195,7 +214,7 @@ class PartSet:
             if expected != 1 << zoom:
                 raise TilingError(
                     f"zoom {zoom}: tile rows {expected} to {(1 << zoom) - 1} are in no part",
-                    hint="every shard of the map must be built before the merge",
+                    hint="every shard must be built before the tiles are assembled",
                 )
 
     def zoom_stats(self) -> list[ZoomStats]:
@@ -206,13 +225,18 @@ class PartSet:
                 by_zoom[stats.zoom].merge(stats)
         return [by_zoom[zoom] for zoom in self.zooms]
 
-    def tiles_zxy(self) -> Iterator[tuple[TileKey, bytes]]:
-        """Every tile of every part in (z, x, y) order, streamed (k-way merge)."""
-        return heapq.merge(*(part.tiles_zxy() for part in self.parts))
-
-    def tiles_by_id(self) -> Iterator[tuple[int, bytes]]:
-        """Every tile of every part in tile-id order, streamed (k-way merge)."""
-        return heapq.merge(*(part.tiles_by_id() for part in self.parts))
+    def geometry(self, zoom: int, rows: range) -> dict[tuple[int, int], GeometryTile]:
+        """The tiles of ``rows`` of ``zoom``, from whichever parts hold them, by (x, y)."""
+        tiles: dict[tuple[int, int], GeometryTile] = {}
+        for part in self.parts:
+            for shard_zoom, shard_rows in part.shard.tasks():
+                if (
+                    shard_zoom == zoom
+                    and shard_rows.start < rows.stop
+                    and rows.start < shard_rows.stop
+                ):
+                    tiles.update(((t.x, t.y), t) for t in part.geometry(zoom, rows))
+        return tiles
 
     def close(self) -> None:
         """Close every part."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from tilepress.config.model import MapSpec
+from tilepress.config.model import MapSpec, SourceSpec
 from tilepress.errors import TilingError
 
 LOW_ZOOM = 5  # zooms up to this one (at most 1024 tiles each) are cut together in one job
@@ -129,6 +129,16 @@ def spec_digest(spec: dict[str, Any]) -> str:
     """SHA-256 of a map's settings (canonical JSON): ties a part to the settings it encodes."""
     text = json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def geometry_owner(source: SourceSpec, zooms: range) -> str:
+    """The name geometry parts of a source and zoom range carry, e.g. ``natural-earth/z0-6``."""
+    return f"{source.name}/z{zooms[0]}-{zooms[-1]}"
+
+
+def geometry_digest(source: SourceSpec, zooms: range) -> str:
+    """The digest geometry parts carry: the source's settings and the zoom range."""
+    return spec_digest({"source": asdict(source), "zooms": [zooms[0], zooms[-1]]})
 
 
 def map_digest(spec: MapSpec) -> str:

@@ -25,7 +25,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from tilepress.errors import ServeError
-from tilepress.web.assets import Asset
+from tilepress.web.assets import JSON_MEDIA_TYPE, Asset
 from tilepress.web.catalog import Catalog, Tileset, load_catalog
 from tilepress.web.fastpath import TileFastPath, fast_tile_paths
 from tilepress.web.httputil import (
@@ -39,8 +39,17 @@ from tilepress.web.httputil import (
 from tilepress.web.limits import MAX_HEADER_BYTES, RequestLimits
 from tilepress.web.static_files import static_files, static_version
 from tilepress.web.tile_answer import Answer, TileAnswers
+from tilepress.web.watch_status import WatchLink
 
-__all__ = ["ENV_CORS", "ENV_DIST", "ENV_PUBLIC_URL", "TilepressApp", "app_from_env", "create_app"]
+__all__ = [
+    "ENV_CORS",
+    "ENV_DIST",
+    "ENV_PUBLIC_URL",
+    "TilepressApp",
+    "WatchLink",
+    "app_from_env",
+    "create_app",
+]
 
 ENV_DIST: Final = "TILEPRESS_DIST"
 ENV_PUBLIC_URL: Final = "TILEPRESS_PUBLIC_URL"
@@ -73,9 +82,15 @@ class _Handlers:
     """The request handlers, over the in-memory catalog built at start-up."""
 
     def __init__(
-        self, catalog: Catalog, static: Mapping[str, Asset], *, common: Mapping[str, str]
+        self,
+        catalog: Catalog,
+        static: Mapping[str, Asset],
+        *,
+        common: Mapping[str, str],
+        watch: WatchLink | None = None,
     ) -> None:
         self.catalog = catalog
+        self.watch = watch
         self.tilesets = catalog.tilesets
         self.static = static
         self.common = dict(common)
@@ -163,6 +178,13 @@ class _Handlers:
     async def health(self, request: Request) -> Response:
         """GET /health : liveness and the number of maps."""
         return self._asset(request, self.catalog.health)
+
+    async def watch_state(self, request: Request) -> Response:
+        """GET /_watch/state (``serve --watch`` only): the served build and the last error."""
+        if self.watch is None:
+            return self._not_found(request)
+        headers = {"Content-Type": JSON_MEDIA_TYPE, "Cache-Control": "no-store"}
+        return self._send(request, 200, headers, self.watch.state())
 
     async def static_file(self, request: Request) -> Response:
         """GET /static/{name} : MapLibre GL JS, its stylesheet and the PMTiles protocol."""
@@ -278,23 +300,33 @@ class TilepressApp(Starlette):
 
 
 def create_app(
-    dist_dir: Path, *, public_url: str, cors_origins: Sequence[str] = ("*",)
+    dist_dir: Path,
+    *,
+    public_url: str,
+    cors_origins: Sequence[str] = ("*",),
+    watch: WatchLink | None = None,
 ) -> TilepressApp:
     """Build the ASGI application serving every map in ``dist_dir``.
 
     The folder is scanned once, here; requests are answered from memory. URLs in the
-    served TileJSON and style documents start with ``public_url``. Raises `ServeError`
-    when the folder holds no map or a map cannot be read.
+    served TileJSON and style documents start with ``public_url``. With ``watch`` (``serve
+    --watch``) the pages reload themselves on a new build and show a failed build's error,
+    read from ``/_watch/state``. Raises `ServeError` when the folder holds no map or a map
+    cannot be read.
     """
     base_url = _normalise_public_url(public_url)
     origins = normalise_origins(cors_origins)
     static = static_files()
     catalog = load_catalog(
-        Path(dist_dir), public_url=base_url, static_version=static_version(static)
+        Path(dist_dir),
+        public_url=base_url,
+        static_version=static_version(static),
+        watch_build=None if watch is None else watch.build,
     )
     cors_all = "*" in origins
-    handlers = _Handlers(catalog, static, common=common_headers(cors_all=cors_all))
+    handlers = _Handlers(catalog, static, common=common_headers(cors_all=cors_all), watch=watch)
     routes = [
+        *([_route("/_watch/state", handlers.watch_state)] if watch else []),  # no map id has "_"
         _route("/", handlers.catalog_page),
         _route("/catalog.json", handlers.catalog_json),
         _route("/health", handlers.health),

@@ -37,6 +37,7 @@ from tilepress.web.pages import (
     text_or_empty,
     viewer_entry,
     viewer_html,
+    watch_html,
 )
 from tilepress.web.stored_tiles import StoredTile, TileKey, load_tiles
 
@@ -207,9 +208,13 @@ def _load_downloads(folder: Path, map_id: str) -> dict[str, Asset]:
 
 
 def _load_tileset(
-    folder: Path, public_url: str, static_version: str, viewer_template: str
+    folder: Path,
+    public_url: str,
+    static_version: str,
+    viewer_template: str,
+    watch_build: str | None = None,
 ) -> Tileset:
-    """Read one map folder into memory."""
+    """Read one map folder into memory (``watch_build``: see `load_catalog`)."""
     map_id = folder.name
     tilejson_path = folder / "tiles.json"
     raw = _read_json(tilejson_path)
@@ -218,7 +223,10 @@ def _load_tileset(
 
     base = f"{public_url}/{map_id}"
     tilejson = dict(raw)
-    tilejson["tiles"] = [f"{base}/tiles/{{z}}/{{x}}/{{y}}.pbf"]
+    # Under --watch the build's id in the tile URLs: a browser's cached tiles (max-age) are
+    # not taken for the new build's.
+    query = "" if watch_build is None else f"?build={watch_build}"
+    tilejson["tiles"] = [f"{base}/tiles/{{z}}/{{x}}/{{y}}.pbf{query}"]
     attribution = clean_attribution(text_or_empty(raw.get("attribution")))
     if "attribution" in raw:
         tilejson["attribution"] = attribution
@@ -241,7 +249,8 @@ def _load_tileset(
         | {"tiles": tilejson["tiles"][0]},
     }
     viewer_links = {key: path for key, path in relative.items() if key != "viewer"}
-    viewer = viewer_html(viewer_template, entry, extra, viewer_links, static_version)
+    watch = "" if watch_build is None else watch_html(watch_build, "../_watch/state")
+    viewer = viewer_html(viewer_template, entry, extra, viewer_links, static_version, watch=watch)
     return Tileset(
         id=map_id,
         minzoom=minzoom,
@@ -257,7 +266,9 @@ def _load_tileset(
     )
 
 
-def _scan(dist_dir: Path, public_url: str, static_version: str) -> dict[str, Tileset]:
+def _scan(
+    dist_dir: Path, public_url: str, static_version: str, watch_build: str | None
+) -> dict[str, Tileset]:
     """Every map in ``dist_dir``, by id, in name order."""
     if not dist_dir.is_dir():
         raise ServeError(
@@ -280,7 +291,9 @@ def _scan(dist_dir: Path, public_url: str, static_version: str) -> dict[str, Til
         if folder.name in RESERVED_IDS:
             log.warning("skipping %s: the id %r is reserved by the server", folder, folder.name)
             continue
-        tilesets[folder.name] = _load_tileset(folder, public_url, static_version, viewer_template)
+        tilesets[folder.name] = _load_tileset(
+            folder, public_url, static_version, viewer_template, watch_build
+        )
     if not tilesets:
         raise ServeError(
             "the folder holds no map (no sub-folder with a tiles.json)",
@@ -290,21 +303,26 @@ def _scan(dist_dir: Path, public_url: str, static_version: str) -> dict[str, Til
     return tilesets
 
 
-def load_catalog(dist_dir: Path, *, public_url: str, static_version: str) -> Catalog:
+def load_catalog(
+    dist_dir: Path, *, public_url: str, static_version: str, watch_build: str | None = None
+) -> Catalog:
     """Read every map in ``dist_dir`` into memory.
 
     ``public_url`` (no trailing slash) starts the URLs in the served documents;
-    ``static_version`` fingerprints the viewer's static files. Raises `ServeError` when the
-    folder holds no map or a map cannot be read.
+    ``static_version`` fingerprints the viewer's static files. ``watch_build`` (``serve
+    --watch``) is the id of the build read: the pages get `watch_html`'s banner and script,
+    the tile URLs the id. Raises `ServeError` when the folder holds no map or a map cannot
+    be read.
     """
-    tilesets = _scan(dist_dir, public_url, static_version)
+    tilesets = _scan(dist_dir, public_url, static_version, watch_build)
     listing = {"public_url": public_url, "maps": [dict(t.entry) for t in tilesets.values()]}
     cards = [(t.id, t.entry, t.relative_links) for t in tilesets.values()]
     health = {"status": "ok", "maps": len(tilesets)}
+    watch = "" if watch_build is None else watch_html(watch_build, "_watch/state")
     return Catalog(
         public_url=public_url,
         tilesets=tilesets,
-        page=document(catalog_html(cards).encode("utf-8"), HTML_MEDIA_TYPE),
+        page=document(catalog_html(cards, watch=watch).encode("utf-8"), HTML_MEDIA_TYPE),
         document=document(json_bytes(listing), JSON_MEDIA_TYPE),
         health=document(json_bytes(health), JSON_MEDIA_TYPE, "no-store"),
     )

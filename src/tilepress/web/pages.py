@@ -26,6 +26,7 @@ __all__ = [
     "text_or_empty",
     "viewer_entry",
     "viewer_html",
+    "watch_html",
     "web_url",
 ]
 
@@ -339,10 +340,11 @@ def viewer_html(
     static_version: str,
     *,
     standalone: bool = False,
+    watch: str = "",
 ) -> str:
     """The viewer page; ``links`` are relative to it. ``standalone`` is the static bundle's
     page: its scripts in ``static/`` beside it, its tiles from its PMTiles archive, no link
-    to a catalog."""
+    to a catalog. ``watch`` is `watch_html`'s markup (``serve --watch`` only)."""
     title: str = entry["title"]
     caption: str = entry["caption"]
     description = text_or_empty(entry.get("description")) or title
@@ -392,12 +394,24 @@ def viewer_html(
             "static": "./static/" if standalone else "../static/",  # "./": a module path
             "static_version": _e(static_version),
             "data_json": script_json(data),
+            "watch_html": watch,
         },
     )
 
 
-def catalog_html(maps: Sequence[CatalogCard]) -> str:
-    """The catalog page: one card per map, with relative links."""
+def watch_html(build: str, state_url: str) -> str:
+    """The error banner and the script of a page served by ``serve --watch``: it asks
+    ``state_url`` for the served build and the last build's error, reloads the page when the
+    build is no longer ``build`` and shows the error."""
+    return render(
+        template("watch.html"),
+        {"build_json": script_json(build), "state_url_json": script_json(state_url)},
+    )
+
+
+def catalog_html(maps: Sequence[CatalogCard], *, watch: str = "") -> str:
+    """The catalog page: one card per map, with relative links; ``watch`` as in
+    `viewer_html`."""
     cards = []
     for map_id, entry, relative_links in maps:
         links = {key: f"{map_id}/{path}" for key, path in relative_links.items() if key != "viewer"}
@@ -424,5 +438,6 @@ def catalog_html(maps: Sequence[CatalogCard]) -> str:
         {
             "count": f"{count} map{'s' if count != 1 else ''}",
             "cards_html": "".join(cards),
+            "watch_html": watch,
         },
     )

@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,7 +26,7 @@ from tilepress.web.app import ENV_CORS, ENV_DIST, ENV_PUBLIC_URL, create_app, no
 from tilepress.web.limits import MAX_HEADER_BYTES
 from tilepress.web.workers import reuse_port_supported, run_workers
 
-__all__ = ["MAX_AUTO_WORKERS", "auto_workers", "serve"]
+__all__ = ["MAX_AUTO_WORKERS", "ServerSettings", "auto_workers", "serve", "server_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,20 @@ def _protocol_options() -> dict[str, Any]:
     return options
 
 
-def serve(
-    dist_dir: Path,
+@dataclass(frozen=True)
+class ServerSettings:
+    """The checked options of a server: where it listens, its URL, workers, uvicorn's options."""
+
+    host: str
+    port: int
+    base_url: str
+    origins: tuple[str, ...]
+    workers: int
+    options: dict[str, Any]
+    """`uvicorn.Config` options other than host and port."""
+
+
+def server_settings(
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -88,14 +101,8 @@ def serve(
     workers: int | None = None,
     log_level: str = "info",
     access_log: bool = False,
-) -> None:
-    """Serve the maps in ``dist_dir`` with uvicorn until interrupted.
-
-    ``public_url`` is the URL clients reach the server at (default ``http://host:port``).
-    ``workers`` processes (default: one per core, see `auto_workers`) are forked from this
-    one after the in-memory table is built, each with its own listening socket. ``port=0``
-    picks a free port.
-    """
+) -> ServerSettings:
+    """Check the server's options (see `serve`); ``port=0`` is replaced by a free port."""
     if not 0 <= port <= 65535:
         raise ServeError(f"the port must be between 0 and 65535, not {port}")
     if workers is None:
@@ -115,19 +122,7 @@ def serve(
             "clients use, or TileJSON and style URLs will not resolve for them",
             base_url,
         )
-    origins = normalise_origins(cors_origins)
-    # Built here even with several workers, so a bad folder fails before uvicorn starts.
-    app = create_app(dist_dir, public_url=base_url, cors_origins=origins)
-    log.info(
-        "serving %d map(s) from %s at %s/ with %d worker(s)",
-        len(app.state.maps),
-        dist_dir,
-        app.state.public_url,
-        workers,
-    )
     options: dict[str, Any] = {
-        "host": host,
-        "port": port,
         "log_level": log_level,
         "access_log": access_log,
         "server_header": False,
@@ -135,15 +130,62 @@ def serve(
         "lifespan": "off",
         **_protocol_options(),
     }
+    return ServerSettings(host, port, base_url, normalise_origins(cors_origins), workers, options)
+
+
+def serve(
+    dist_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    public_url: str | None = None,
+    cors_origins: Sequence[str] = ("*",),
+    workers: int | None = None,
+    log_level: str = "info",
+    access_log: bool = False,
+) -> None:
+    """Serve the maps in ``dist_dir`` with uvicorn until interrupted.
+
+    ``public_url`` is the URL clients reach the server at (default ``http://host:port``).
+    ``workers`` processes (default: one per core, see `auto_workers`) are forked from this
+    one after the in-memory table is built, each with its own listening socket. ``port=0``
+    picks a free port.
+    """
+    settings = server_settings(
+        host=host,
+        port=port,
+        public_url=public_url,
+        cors_origins=cors_origins,
+        workers=workers,
+        log_level=log_level,
+        access_log=access_log,
+    )
+    host, port, workers, origins = settings.host, settings.port, settings.workers, settings.origins
+    # Built here even with several workers, so a bad folder fails before uvicorn starts.
+    app = create_app(dist_dir, public_url=settings.base_url, cors_origins=origins)
+    log.info(
+        "serving %d map(s) from %s at %s/ with %d worker(s)",
+        len(app.state.maps),
+        dist_dir,
+        app.state.public_url,
+        workers,
+    )
+    options = dict(settings.options)
     if workers == 1:
-        uvicorn.run(app, **options)
+        uvicorn.run(app, host=host, port=port, **options)
         return
     if reuse_port_supported():
-        del options["host"], options["port"]
         run_workers(app, host=host, port=port, workers=workers, options=options)
         return
     del app  # uvicorn's own workers: each one builds the app again, from the environment
     os.environ[ENV_DIST] = str(Path(dist_dir).resolve())
-    os.environ[ENV_PUBLIC_URL] = base_url
+    os.environ[ENV_PUBLIC_URL] = settings.base_url
     os.environ[ENV_CORS] = ",".join(origins)
-    uvicorn.run("tilepress.web.app:app_from_env", factory=True, workers=workers, **options)
+    uvicorn.run(
+        "tilepress.web.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        **options,
+    )

@@ -7,8 +7,10 @@ requests/s for the same two workers, depending on how the connections happened t
 With one ``SO_REUSEPORT`` socket per worker the kernel spreads new connections evenly.
 
 The application is built once, in the parent, and the workers are forked from it, so they
-share its in-memory tiles and start at once. Linux (and other systems with ``fork`` and
-``SO_REUSEPORT``) only; `tilepress.web.server.serve` falls back to uvicorn's mode elsewhere.
+share its in-memory tiles and start at once. `WorkerPool.replace` swaps in another
+application (``tilepress serve --watch``, after a build) without refusing a connection. Linux
+(and other systems with ``fork`` and ``SO_REUSEPORT``) only; `tilepress.web.server.serve`
+falls back to uvicorn's mode elsewhere.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import multiprocessing.connection
 import signal
 import socket
 import time
+from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any, Final
 
@@ -27,7 +30,7 @@ from starlette.types import ASGIApp
 
 from tilepress.errors import ServeError
 
-__all__ = ["reuse_port_supported", "run_workers"]
+__all__ = ["WorkerPool", "reuse_port_supported", "run_workers"]
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +73,90 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(app: ASGIApp, host: str, port: int, options: dict[str, Any]) -> None:
-    """One worker process: its own socket, then uvicorn until SIGTERM or SIGINT."""
-    sock = _listen(host, port)
+def _worker(app: ASGIApp, sock: socket.socket, options: dict[str, Any]) -> None:
+    """One worker process: uvicorn on its own listening socket until SIGTERM or SIGINT."""
     server = uvicorn.Server(uvicorn.Config(app, **options))
     server.run(sockets=[sock])
+
+
+class WorkerPool:
+    """The forked worker processes serving one application, replaceable by another's.
+
+    The listening sockets (one per worker, ``SO_REUSEPORT``) belong to this process and
+    outlive the workers: `replace` asks the old workers to stop (SIGTERM: uvicorn stops
+    accepting, finishes the requests under way and closes its connections), waits until they
+    have exited, then forks the new application's workers on the same sockets. Connections
+    made meanwhile wait in the sockets' queues, none is refused, and no request is answered
+    by the old application once the new one answers one.
+    """
+
+    def __init__(self, *, host: str, port: int, workers: int, options: dict[str, Any]) -> None:
+        self.host, self.port, self.workers, self.options = host, port, workers, options
+        self.context = multiprocessing.get_context("fork")
+        self.sockets: list[socket.socket] = []
+        self.processes: list[BaseProcess] = []
+        self.forked = 0
+
+    def _fork(self, app: ASGIApp) -> None:
+        self.processes = []
+        for sock in self.sockets:
+            self.forked += 1
+            process: BaseProcess = self.context.Process(
+                target=_worker,
+                args=(app, sock, self.options),
+                name=f"tilepress-worker-{self.forked}",
+            )
+            process.start()
+            self.processes.append(process)
+
+    def start(self, app: ASGIApp) -> None:
+        """Listen and fork the first workers; raises `ServeError` when the port is taken."""
+        _check_port_free(self.host, self.port)
+        self.sockets = [_listen(self.host, self.port) for _ in range(self.workers)]
+        self._fork(app)
+        pids = ", ".join(str(process.pid) for process in self.processes)
+        log.info("started %d worker processes: %s", self.workers, pids)
+
+    def replace(self, app: ASGIApp) -> None:
+        """Serve ``app`` from new workers once the old ones have stopped (see the class)."""
+        old = self.processes
+        for process in old:
+            process.terminate()
+        _join(old, SHUTDOWN_TIMEOUT)
+        self._fork(app)
+        log.info("workers replaced: %s", ", ".join(str(p.pid) for p in self.processes))
+
+    def failed(self) -> BaseProcess | None:
+        """A current worker that exited on its own, if any."""
+        return next((p for p in self.processes if not p.is_alive()), None)
+
+    def wait(self, timeout: float) -> None:
+        """Until a current worker exits, or ``timeout`` seconds."""
+        multiprocessing.connection.wait([p.sentinel for p in self.processes], timeout=timeout)
+
+    def stop(self, grace: float) -> None:
+        """Stop every worker: ``grace`` seconds to stop by themselves, then SIGTERM, then
+        SIGKILL after `SHUTDOWN_TIMEOUT`; close the sockets."""
+        deadline = time.monotonic() + grace
+        for process in self.processes:
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()
+        _join(self.processes, SHUTDOWN_TIMEOUT)
+        for sock in self.sockets:
+            sock.close()
+        self.processes, self.sockets = [], []
+
+
+def _join(processes: list[BaseProcess], timeout: float) -> None:
+    """Join ``processes``, killing those still running after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def run_workers(
@@ -85,43 +167,23 @@ def run_workers(
     ``options`` are `uvicorn.Config` options other than host and port. Raises `ServeError`
     when the port is taken or a worker exits on its own.
     """
-    _check_port_free(host, port)
-    context = multiprocessing.get_context("fork")
-    processes = [
-        context.Process(
-            target=_worker, args=(app, host, port, options), name=f"tilepress-worker-{number}"
-        )
-        for number in range(1, workers + 1)
-    ]
+    pool = WorkerPool(host=host, port=port, workers=workers, options=options)
     stopping: list[int] = []
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         stopping.append(signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    failed: multiprocessing.process.BaseProcess | None = None
+    failed: BaseProcess | None = None
     try:
-        for process in processes:
-            process.start()
-        pids = ", ".join(str(process.pid) for process in processes)
-        log.info("started %d worker processes: %s", workers, pids)
+        pool.start(app)
         while not stopping:
-            multiprocessing.connection.wait([p.sentinel for p in processes], timeout=0.5)
-            failed = next((p for p in processes if not p.is_alive()), None)
+            pool.wait(timeout=0.5)
+            failed = pool.failed()
             if failed is not None and not stopping:
                 break
     finally:
-        deadline = time.monotonic() + (STOP_GRACE if failed is None else 0.0)
-        for process in processes:
-            process.join(timeout=max(0.0, deadline - time.monotonic()))
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-        for process in processes:
-            process.join(timeout=SHUTDOWN_TIMEOUT)
-            if process.is_alive():
-                process.kill()
-                process.join()
+        pool.stop(STOP_GRACE if failed is None else 0.0)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if failed is not None and not stopping:
