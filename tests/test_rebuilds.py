@@ -116,7 +116,7 @@ def test_a_new_title_leaves_every_tile_alone(reference_build: Path, tmp_path: Pa
 def test_ten_maps_share_one_geometry_job_and_each_has_its_colours(tmp_path: Path) -> None:
     colours = [f"#{index:02x}40c0" for index in range(10)]
     maps = "".join(
-        f"  - id: map-{index}\n    title: Map {index}\n    max_zoom: 4\n"
+        f"  - id: map-{index}\n    title: Map {index}\n    zoom: {{min: 0, max: 4}}\n"
         f'    highlight: [{{label: Ukraine, color: "{colour}", countries: [UKR]}}]\n'
         for index, colour in enumerate(colours)
     )
