@@ -68,9 +68,9 @@ def _concerns(error: BaseException, target: Path) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target`` that replaces it only if the block succeeds
-    (fsynced before the rename, its folder after)."""
+def _temporary_beside(target: Path) -> Iterator[Path]:
+    """A new empty temporary file beside ``target`` for the block, removed after it unless
+    the block renamed it; a write fault in the block names ``target``."""
     with _write_faults(target):
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -79,10 +79,18 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         with _write_faults(target):
             yield temporary
-            temporary.chmod(0o666 & ~_umask())  # mkstemp creates 0600; outputs are shared files
-            replace_all([(temporary, target)])
     finally:
         temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` that replaces it only if the block succeeds
+    (fsynced before the rename, its folder after)."""
+    with _temporary_beside(target) as temporary:
+        yield temporary
+        temporary.chmod(0o666 & ~_umask())  # mkstemp creates 0600; outputs are shared files
+        replace_all([(temporary, target)])
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> None:
@@ -99,20 +107,12 @@ def write_json_atomic(target: Path, value: Any) -> None:
 def create_file_atomic(target: Path, data: bytes) -> None:
     """Write a new file whole, never over an existing one: FileExistsError if ``target``
     exists (checked by the rename itself, so no other writer slips in between)."""
-    with _write_faults(target):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(handle)
-    temporary = Path(name)
-    try:
-        with _write_faults(target):
-            temporary.write_bytes(data)
-            temporary.chmod(0o666 & ~_umask())
-            _fsync(temporary)
-            _rename_no_replace(temporary, target)
-            _fsync(target.parent, directory=True)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with _temporary_beside(target) as temporary:
+        temporary.write_bytes(data)
+        temporary.chmod(0o666 & ~_umask())
+        _fsync(temporary)
+        _rename_no_replace(temporary, target)
+        _fsync(target.parent, directory=True)
 
 
 def _rename_no_replace(source: Path, target: Path) -> None:

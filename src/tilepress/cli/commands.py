@@ -194,8 +194,7 @@ def serve(
     config's output_dir, built first if it holds no map yet; only a build that succeeded is
     served, a failed one's error shows in the terminal and the pages.
     """
-    from tilepress.web.server import serve as run_server
-    from tilepress.web.server import server_settings
+    from tilepress.web.server import serve_with, server_settings
 
     if workers == "auto":
         count = None
@@ -217,18 +216,7 @@ def serve(
                 f"with --watch the maps are served from the config's output_dir "
                 f"({output_dir}), not {dist}: leave DIST out"
             )
-        settings = server_settings(
-            host=host,
-            port=port,
-            public_url=public_url,
-            cors_origins=cors_origins,
-            workers=count,
-            access_log=access_log,
-        )
-        watch_and_serve(config, settings)
-        return
-    run_server(
-        dist or Path("dist"),
+    settings = server_settings(
         host=host,
         port=port,
         public_url=public_url,
@@ -236,6 +224,10 @@ def serve(
         workers=count,
         access_log=access_log,
     )
+    if watch:
+        watch_and_serve(config, settings)
+    else:
+        serve_with(dist or Path("dist"), settings)
 
 
 @main.command("init")

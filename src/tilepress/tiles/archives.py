@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,17 +121,6 @@ def _place_file(path: str, data: bytes, same_as: str | None) -> None:
         except OSError:  # a file system without hard links: write a copy
             pass
     write_file(path, data)
-
-
-def write_tile_stream_into(
-    folder: Path, tiles: Iterable[tuple[TileKey, bytes]]
-) -> Iterator[tuple[TileKey, bytes]]:
-    """Write each tile of a (z, x, y)-ordered stream as ``{z}/{x}/{y}.pbf`` into ``folder``
-    and pass it on (so one pass over the tiles can feed another writer too)."""
-    writer = TileFolder(folder)
-    for (z, x, y), data in tiles:
-        writer.write(z, x, y, data)
-        yield (z, x, y), data
 
 
 MBTILES_SCHEMA = """

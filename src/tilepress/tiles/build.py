@@ -88,6 +88,12 @@ def build_pyramid(
     save_pyramid(generalize_pyramid(mercator, zooms, workers), target)
 
 
+def _geometry_table(source: SourceSpec, source_path: str | Path | None) -> CountryTable:
+    """The source's table as the shared tile geometry reads it (unrepaired: each zoom's grid
+    is checked anyway; only the fields it needs)."""
+    return read_countries(source, source_path, repaired=False, fields=source_fields(source))
+
+
 def build_part(
     source: SourceSpec,
     zooms: range,
@@ -117,8 +123,9 @@ def build_part(
         raise TilingError(
             f"{pyramid} has no zoom {missing[0]}", hint="it was generalized for other zooms"
         )
-    table = read_countries(source, source_path, repaired=False, fields=source_fields(source))
-    context = TileJobContext.of(source, zooms, SourceContent.of(table))
+    context = TileJobContext.of(
+        source, zooms, SourceContent.of(_geometry_table(source, source_path))
+    )
     stats = write_part(context, shard, levels, target, pass_tiles)
     log.info(
         "%s: shard %s: %d vertices in %.1f s",
@@ -192,7 +199,7 @@ def _write_parts(
     zooms = list(zoom_range)
     parallel = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
     if table is None:
-        table = read_countries(source, source_path, repaired=False, fields=source_fields(source))
+        table = _geometry_table(source, source_path)
     content = SourceContent.of(table)
     if pyramid is not None:
         levels = load_pyramid(pyramid)

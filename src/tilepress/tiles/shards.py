@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tilepress.config.model import MapSpec, SourceSpec
+from tilepress.config.model import SourceSpec
 from tilepress.errors import TilingError
 
 LOW_ZOOM = 5  # zooms up to this one (at most 1024 tiles each) are cut together in one job
@@ -139,11 +139,3 @@ def geometry_owner(source: SourceSpec, zooms: range) -> str:
 def geometry_digest(source: SourceSpec, zooms: range) -> str:
     """The digest geometry parts carry: the source's settings and the zoom range."""
     return spec_digest({"source": asdict(source), "zooms": [zooms[0], zooms[-1]]})
-
-
-def map_digest(spec: MapSpec) -> str:
-    """The digest a map's parts carry: every setting except the shard count (which changes
-    no output)."""
-    settings = spec.to_dict()
-    settings.pop("shards", None)
-    return spec_digest(settings)

@@ -160,6 +160,12 @@ def serve(
         log_level=log_level,
         access_log=access_log,
     )
+    serve_with(dist_dir, settings)
+
+
+def serve_with(dist_dir: Path, settings: ServerSettings) -> None:
+    """Serve the maps in ``dist_dir`` with checked ``settings`` (:func:`server_settings`)
+    until interrupted (see :func:`serve`)."""
     host, port, workers, origins = settings.host, settings.port, settings.workers, settings.origins
     # Built here even with several workers, so a bad folder fails before uvicorn starts.
     app = create_app(dist_dir, public_url=settings.base_url, cors_origins=origins)
